@@ -1,0 +1,185 @@
+//! Instruction semantics, one module per family, and the dispatcher that the
+//! interpreter calls for each [`Inst`].
+
+use crate::cpu::Cpu;
+use crate::ir::{Inst, Loc, NO_REG, Op, seg};
+use crate::mem::Memory;
+use crate::trap::Trap;
+
+mod arith;
+mod bits;
+mod control;
+mod mov;
+mod muldiv;
+mod shift;
+mod sse;
+mod stack;
+mod string;
+mod system;
+
+pub use system::{CPUID_VENDOR, cpuid};
+
+/// Why execution left the interpreter loop (besides finishing a block).
+#[derive(Debug)]
+pub enum Exit {
+    /// A trap at the current instruction.
+    Trap(Trap),
+    /// `int n`: the host must serve service `n`; RIP is already past the instruction.
+    Interrupt(u8),
+    /// `syscall`: RIP is already past the instruction.
+    Syscall,
+}
+
+impl From<Trap> for Exit {
+    #[inline]
+    fn from(t: Trap) -> Self {
+        Exit::Trap(t)
+    }
+}
+
+/// Result of executing one instruction.
+pub type ExecResult = Result<(), Exit>;
+
+/// Effective address of the memory operand of `i`.
+#[inline(always)]
+pub(crate) fn ea(cpu: &Cpu, i: &Inst) -> u64 {
+    let mut a = i.disp as u64;
+    if i.base != NO_REG {
+        a = a.wrapping_add(cpu.gpr[i.base as usize & 15]);
+    }
+    if i.index != NO_REG {
+        a = a.wrapping_add(cpu.gpr[i.index as usize & 15] << i.scale);
+    }
+    if i.addr32 {
+        a &= 0xffff_ffff;
+    }
+    match i.seg {
+        seg::NONE => a,
+        seg::FS => a.wrapping_add(cpu.fs_base),
+        _ => a.wrapping_add(cpu.gs_base),
+    }
+}
+
+/// Reads an operand of `size` bytes, zero-extended.
+#[inline(always)]
+pub(crate) fn read(cpu: &Cpu, mem: &Memory, i: &Inst, loc: Loc, reg: u8, size: u8) -> Result<u64, Trap> {
+    match loc {
+        Loc::Reg => Ok(cpu.read_reg(reg, size)),
+        Loc::Mem => mem.read_sized(ea(cpu, i), size),
+        Loc::Imm => Ok(i.imm & crate::cpu::mask(size)),
+        Loc::Xmm => Ok(cpu.xmm[reg as usize & 15] as u64 & crate::cpu::mask(size)),
+        Loc::None => Ok(0),
+    }
+}
+
+/// Writes an operand of `size` bytes.
+#[inline(always)]
+pub(crate) fn write(cpu: &mut Cpu, mem: &mut Memory, i: &Inst, loc: Loc, reg: u8, size: u8, v: u64) -> Result<(), Trap> {
+    match loc {
+        Loc::Reg => {
+            cpu.write_reg(reg, size, v);
+            Ok(())
+        }
+        Loc::Mem => mem.write_sized(ea(cpu, i), size, v),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the destination operand at the instruction's size.
+#[inline(always)]
+pub(crate) fn read_dst(cpu: &Cpu, mem: &Memory, i: &Inst) -> Result<u64, Trap> {
+    read(cpu, mem, i, i.dst, i.dreg, i.size)
+}
+
+/// Reads the source operand at the instruction's size.
+#[inline(always)]
+pub(crate) fn read_src(cpu: &Cpu, mem: &Memory, i: &Inst) -> Result<u64, Trap> {
+    read(cpu, mem, i, i.src, i.sreg, i.size)
+}
+
+/// Writes the destination operand at the instruction's size.
+#[inline(always)]
+pub(crate) fn write_dst(cpu: &mut Cpu, mem: &mut Memory, i: &Inst, v: u64) -> Result<(), Trap> {
+    write(cpu, mem, i, i.dst, i.dreg, i.size, v)
+}
+
+/// Executes one instruction. RIP has already been set to the fall-through
+/// address if this is the last instruction of its block; control transfers
+/// overwrite it.
+#[inline(always)]
+pub fn exec(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
+    match i.op {
+        Op::Nop => Ok(()),
+        Op::Mov => mov::mov(cpu, mem, i),
+        Op::Movzx => mov::movzx(cpu, mem, i),
+        Op::Movsx => mov::movsx(cpu, mem, i),
+        Op::Lea => mov::lea(cpu, i),
+        Op::Cmov => mov::cmov(cpu, mem, i),
+        Op::Xchg => mov::xchg(cpu, mem, i),
+        Op::Setcc => mov::setcc(cpu, mem, i),
+        Op::Xadd => mov::xadd(cpu, mem, i),
+        Op::Cmpxchg => mov::cmpxchg(cpu, mem, i),
+        Op::CmpxchgWide => mov::cmpxchg_wide(cpu, mem, i),
+        Op::Bswap => bits::bswap(cpu, i),
+        Op::Push => stack::push(cpu, mem, i),
+        Op::Pop => stack::pop(cpu, mem, i),
+        Op::Enter => stack::enter(cpu, mem, i),
+        Op::Leave => stack::leave(cpu, mem),
+        Op::Pushf => stack::pushf(cpu, mem, i),
+        Op::Popf => stack::popf(cpu, mem, i),
+        Op::Add | Op::Adc | Op::Sub | Op::Sbb | Op::Cmp => arith::addsub(cpu, mem, i),
+        Op::And | Op::Or | Op::Xor | Op::Test => arith::logic(cpu, mem, i),
+        Op::Inc | Op::Dec => arith::incdec(cpu, mem, i),
+        Op::Neg => arith::neg(cpu, mem, i),
+        Op::Not => arith::not(cpu, mem, i),
+        Op::Mul | Op::Imul1 => muldiv::mul1(cpu, mem, i),
+        Op::Imul2 => muldiv::imul2(cpu, mem, i),
+        Op::Div | Op::Idiv => muldiv::div(cpu, mem, i),
+        Op::SextA => muldiv::sext_a(cpu, i),
+        Op::SextD => muldiv::sext_d(cpu, i),
+        Op::Shl | Op::Shr | Op::Sar => shift::shift(cpu, mem, i),
+        Op::Rol | Op::Ror => shift::rotate(cpu, mem, i),
+        Op::Rcl | Op::Rcr => shift::rotate_carry(cpu, mem, i),
+        Op::Shld | Op::Shrd => shift::double(cpu, mem, i),
+        Op::Bt | Op::Bts | Op::Btr | Op::Btc => bits::bt(cpu, mem, i),
+        Op::Bsf | Op::Bsr => bits::bsf_bsr(cpu, mem, i),
+        Op::Tzcnt | Op::Lzcnt | Op::Popcnt => bits::count(cpu, mem, i),
+        Op::Jcc => {
+            if cpu.cond(i.cc) {
+                cpu.rip = i.imm;
+            }
+            Ok(())
+        }
+        Op::Jmp => {
+            cpu.rip = i.imm;
+            Ok(())
+        }
+        Op::JmpInd => control::jmp_ind(cpu, mem, i),
+        Op::Call => control::call(cpu, mem, i),
+        Op::CallInd => control::call_ind(cpu, mem, i),
+        Op::Ret => control::ret(cpu, mem, i),
+        Op::Jrcxz => control::jrcxz(cpu, i),
+        Op::Loop => control::looop(cpu, i),
+        Op::Movs | Op::Stos | Op::Lods | Op::Cmps | Op::Scas => string::string(cpu, mem, i),
+        Op::Cpuid => system::cpuid_op(cpu),
+        Op::Rdtsc => system::rdtsc(cpu),
+        Op::Lahf | Op::Sahf | Op::Clc | Op::Stc | Op::Cmc | Op::Cld | Op::Std => {
+            system::flag_op(cpu, i)
+        }
+        Op::Movx | Op::MovdQ | Op::Pxor | Op::Por | Op::Pand | Op::Punpcklqdq | Op::MovHigh => {
+            sse::exec(cpu, mem, i)
+        }
+        Op::Int => Err(Exit::Interrupt(i.imm as u8)),
+        Op::Syscall => Err(Exit::Syscall),
+        Op::Ud2 => Err(Exit::Trap(Trap::InvalidOpcode)),
+        Op::Hlt => Err(Exit::Trap(Trap::Halt)),
+        Op::Int3 => Err(Exit::Trap(Trap::Breakpoint)),
+        Op::Unsupported => {
+            let bytes = (0..15u64)
+                .map_while(|k| mem.read_u8(i.addr.wrapping_add(k)).ok())
+                .take(i.len.max(1) as usize)
+                .collect();
+            Err(Exit::Trap(Trap::UnsupportedInstruction { bytes }))
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! Guest memory: one contiguous arena with per-page permissions.
+//!
+//! Every guest address is translated as `addr - base`; anything outside
+//! `[base, base + len)` (including non-canonical and wrapping addresses, which
+//! land far outside) is a trap, so the guest can never reach host memory. The
+//! arena is allocated zeroed, which the host OS backs lazily: an instance costs
+//! the pages it touches, not its limit.
+
+use crate::trap::{Access, Trap};
+
+/// Page size used for permissions.
+pub const PAGE_SIZE: u64 = 4096;
+const PAGE_SHIFT: u32 = 12;
+
+/// Page permission bits.
+pub mod perm {
+    /// Readable.
+    pub const R: u8 = 1;
+    /// Writable.
+    pub const W: u8 = 2;
+    /// Executable.
+    pub const X: u8 = 4;
+    /// A stack guard page: never accessible; faults report stack overflow.
+    pub const GUARD: u8 = 8;
+    /// Read + write.
+    pub const RW: u8 = R | W;
+    /// Read + execute.
+    pub const RX: u8 = R | X;
+}
+
+/// Rounds `v` up to a page boundary (saturating).
+pub fn page_up(v: u64) -> u64 {
+    v.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
+}
+
+/// Rounds `v` down to a page boundary.
+pub fn page_down(v: u64) -> u64 {
+    v & !(PAGE_SIZE - 1)
+}
+
+/// The guest address space.
+#[derive(Clone)]
+pub struct Memory {
+    base: u64,
+    data: Vec<u8>,
+    perms: Vec<u8>,
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memory").field("base", &self.base).field("len", &self.data.len()).finish()
+    }
+}
+
+impl Memory {
+    /// An arena of `size` bytes (rounded up to pages) at `base` (rounded down), all
+    /// pages inaccessible until [`Memory::protect`] opens them.
+    ///
+    /// # Errors
+    /// Fails when the range wraps or is empty.
+    pub fn new(base: u64, size: u64) -> Result<Self, String> {
+        let base = page_down(base);
+        let size = page_up(size.max(PAGE_SIZE));
+        if base.checked_add(size).is_none() || size > (1u64 << 40) {
+            return Err(format!("memory arena {base:#x}+{size:#x} is not addressable"));
+        }
+        let len = usize::try_from(size).map_err(|_| "arena too large".to_string())?;
+        Ok(Memory { base, data: vec![0; len], perms: vec![0; len >> PAGE_SHIFT] })
+    }
+
+    /// Lowest guest address of the arena.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// One past the highest guest address of the arena.
+    pub fn end(&self) -> u64 {
+        self.base + self.data.len() as u64
+    }
+
+    /// Sets the permissions of every page overlapping `[addr, addr + len)`.
+    ///
+    /// # Errors
+    /// Fails when the range is not inside the arena.
+    pub fn protect(&mut self, addr: u64, len: u64, perms: u8) -> Result<(), String> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len).ok_or("range wraps")?;
+        if addr < self.base || end > self.end() {
+            return Err(format!("range {addr:#x}..{end:#x} outside the arena"));
+        }
+        let first = ((addr - self.base) >> PAGE_SHIFT) as usize;
+        let last = ((page_up(end) - self.base) >> PAGE_SHIFT) as usize;
+        self.perms[first..last].fill(perms);
+        Ok(())
+    }
+
+    /// Permission bits of the page holding `addr` (0 outside the arena).
+    pub fn perms_at(&self, addr: u64) -> u8 {
+        let off = addr.wrapping_sub(self.base);
+        if off >= self.data.len() as u64 {
+            return 0;
+        }
+        self.perms[(off >> PAGE_SHIFT) as usize]
+    }
+
+    /// Cold path: classify a failed access into the right trap.
+    #[cold]
+    #[inline(never)]
+    fn fault(&self, addr: u64, size: u64, access: Access) -> Trap {
+        // Find the first byte of the access that is not allowed.
+        for i in 0..size {
+            let a = addr.wrapping_add(i);
+            let off = a.wrapping_sub(self.base);
+            if off >= self.data.len() as u64 {
+                return Trap::MemoryOutOfBounds { addr, size, access };
+            }
+            let p = self.perms[(off >> PAGE_SHIFT) as usize];
+            let ok = match access {
+                Access::Read => p & perm::R != 0,
+                Access::Write => p & perm::W != 0,
+                Access::Execute => p & perm::X != 0,
+            };
+            if ok {
+                continue;
+            }
+            return if p & perm::GUARD != 0 {
+                Trap::StackOverflow { addr: a }
+            } else if p == 0 {
+                Trap::MemoryOutOfBounds { addr, size, access }
+            } else {
+                match access {
+                    Access::Read => Trap::ReadFromUnreadable { addr },
+                    Access::Write => Trap::WriteToReadOnly { addr },
+                    Access::Execute => Trap::ExecuteNonExecutable { addr },
+                }
+            };
+        }
+        Trap::MemoryOutOfBounds { addr, size, access }
+    }
+
+    /// Translates an access of `size` bytes needing permission `need` into an arena offset.
+    #[inline(always)]
+    fn check(&self, addr: u64, size: u64, need: u8, access: Access) -> Result<usize, Trap> {
+        let off = addr.wrapping_sub(self.base);
+        let len = self.data.len() as u64;
+        if size == 0 || off >= len || len - off < size {
+            return Err(self.fault(addr, size.max(1), access));
+        }
+        let first = (off >> PAGE_SHIFT) as usize;
+        let last = ((off + size - 1) >> PAGE_SHIFT) as usize;
+        if self.perms[first] & need == 0 || (last != first && !self.range_has(first, last, need)) {
+            return Err(self.fault(addr, size, access));
+        }
+        Ok(off as usize)
+    }
+
+    fn range_has(&self, first: usize, last: usize, need: u8) -> bool {
+        self.perms[first..=last].iter().all(|p| p & need != 0)
+    }
+
+    /// Reads `N` bytes.
+    #[inline(always)]
+    fn read_array<const N: usize>(&self, addr: u64) -> Result<[u8; N], Trap> {
+        let off = self.check(addr, N as u64, perm::R, Access::Read)?;
+        let mut b = [0u8; N];
+        b.copy_from_slice(&self.data[off..off + N]);
+        Ok(b)
+    }
+
+    /// Writes `N` bytes.
+    #[inline(always)]
+    fn write_array<const N: usize>(&mut self, addr: u64, b: [u8; N]) -> Result<(), Trap> {
+        let off = self.check(addr, N as u64, perm::W, Access::Write)?;
+        self.data[off..off + N].copy_from_slice(&b);
+        Ok(())
+    }
+
+    /// Reads a byte.
+    #[inline]
+    pub fn read_u8(&self, addr: u64) -> Result<u8, Trap> {
+        Ok(self.read_array::<1>(addr)?[0])
+    }
+    /// Reads a little-endian u16.
+    #[inline]
+    pub fn read_u16(&self, addr: u64) -> Result<u16, Trap> {
+        Ok(u16::from_le_bytes(self.read_array(addr)?))
+    }
+    /// Reads a little-endian u32.
+    #[inline]
+    pub fn read_u32(&self, addr: u64) -> Result<u32, Trap> {
+        Ok(u32::from_le_bytes(self.read_array(addr)?))
+    }
+    /// Reads a little-endian u64.
+    #[inline]
+    pub fn read_u64(&self, addr: u64) -> Result<u64, Trap> {
+        Ok(u64::from_le_bytes(self.read_array(addr)?))
+    }
+    /// Reads a little-endian u128.
+    #[inline]
+    pub fn read_u128(&self, addr: u64) -> Result<u128, Trap> {
+        Ok(u128::from_le_bytes(self.read_array(addr)?))
+    }
+    /// Writes a byte.
+    #[inline]
+    pub fn write_u8(&mut self, addr: u64, v: u8) -> Result<(), Trap> {
+        self.write_array(addr, [v])
+    }
+    /// Writes a little-endian u16.
+    #[inline]
+    pub fn write_u16(&mut self, addr: u64, v: u16) -> Result<(), Trap> {
+        self.write_array(addr, v.to_le_bytes())
+    }
+    /// Writes a little-endian u32.
+    #[inline]
+    pub fn write_u32(&mut self, addr: u64, v: u32) -> Result<(), Trap> {
+        self.write_array(addr, v.to_le_bytes())
+    }
+    /// Writes a little-endian u64.
+    #[inline]
+    pub fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Trap> {
+        self.write_array(addr, v.to_le_bytes())
+    }
+    /// Writes a little-endian u128.
+    #[inline]
+    pub fn write_u128(&mut self, addr: u64, v: u128) -> Result<(), Trap> {
+        self.write_array(addr, v.to_le_bytes())
+    }
+
+    /// Reads a value of `size` bytes (1, 2, 4 or 8), zero-extended.
+    #[inline(always)]
+    pub fn read_sized(&self, addr: u64, size: u8) -> Result<u64, Trap> {
+        match size {
+            1 => self.read_u8(addr).map(u64::from),
+            2 => self.read_u16(addr).map(u64::from),
+            4 => self.read_u32(addr).map(u64::from),
+            _ => self.read_u64(addr),
+        }
+    }
+
+    /// Writes the low `size` bytes (1, 2, 4 or 8) of `v`.
+    #[inline(always)]
+    pub fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Result<(), Trap> {
+        match size {
+            1 => self.write_u8(addr, v as u8),
+            2 => self.write_u16(addr, v as u16),
+            4 => self.write_u32(addr, v as u32),
+            _ => self.write_u64(addr, v),
+        }
+    }
+
+    /// Borrows `len` readable bytes at `addr`.
+    ///
+    /// # Errors
+    /// A trap when any byte is not readable.
+    pub fn slice(&self, addr: u64, len: u64) -> Result<&[u8], Trap> {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        let off = self.check(addr, len, perm::R, Access::Read)?;
+        Ok(&self.data[off..off + len as usize])
+    }
+
+    /// Borrows `len` executable bytes at `addr`, clipped at the end of the executable run.
+    ///
+    /// # Errors
+    /// A trap when `addr` itself is not executable.
+    pub fn fetch_window(&self, addr: u64, max: u64) -> Result<&[u8], Trap> {
+        let off = self.check(addr, 1, perm::X, Access::Execute)?;
+        let mut end = off as u64;
+        let len = self.data.len() as u64;
+        while end < len && end - off as u64 + 1 <= max {
+            let p = self.perms[(end >> PAGE_SHIFT) as usize];
+            if p & perm::X == 0 {
+                break;
+            }
+            end = (page_down(end) + PAGE_SIZE).min(len).min(off as u64 + max);
+        }
+        Ok(&self.data[off..end as usize])
+    }
+
+    /// Copies guest bytes out.
+    ///
+    /// # Errors
+    /// A trap when any byte is not readable.
+    pub fn read_bytes(&self, addr: u64, len: u64) -> Result<Vec<u8>, Trap> {
+        self.slice(addr, len).map(<[u8]>::to_vec)
+    }
+
+    /// Copies bytes into guest memory, honouring write permission.
+    ///
+    /// # Errors
+    /// A trap when any byte is not writable.
+    pub fn write_bytes(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Trap> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let off = self.check(addr, bytes.len() as u64, perm::W, Access::Write)?;
+        self.data[off..off + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Fills `len` bytes at `addr` with a repeated little-endian `pattern` of
+    /// `width` bytes (the bulk form of `rep stos`).
+    ///
+    /// # Errors
+    /// A trap when any byte is not writable; nothing is written then.
+    pub fn fill_pattern(&mut self, addr: u64, len: u64, pattern: u64, width: u8) -> Result<(), Trap> {
+        if len == 0 {
+            return Ok(());
+        }
+        let off = self.check(addr, len, perm::W, Access::Write)?;
+        let p = pattern.to_le_bytes();
+        let w = width.clamp(1, 8) as usize;
+        for (k, b) in self.data[off..off + len as usize].iter_mut().enumerate() {
+            *b = p[k % w];
+        }
+        Ok(())
+    }
+
+    /// Copies `len` bytes from `src` to `dst` as `memmove` does (the bulk form of
+    /// `rep movs` when the ranges do not overlap in a replicating way).
+    ///
+    /// # Errors
+    /// A trap when the source is not readable or the destination not writable;
+    /// nothing is written then.
+    pub fn copy(&mut self, dst: u64, src: u64, len: u64) -> Result<(), Trap> {
+        if len == 0 {
+            return Ok(());
+        }
+        let s = self.check(src, len, perm::R, Access::Read)?;
+        let d = self.check(dst, len, perm::W, Access::Write)?;
+        self.data.copy_within(s..s + len as usize, d);
+        Ok(())
+    }
+
+    /// Host-side initialisation write that ignores permissions (loading the image,
+    /// placing the input). Bounds are still checked.
+    ///
+    /// # Errors
+    /// Fails when the range is outside the arena.
+    pub fn load(&mut self, addr: u64, bytes: &[u8]) -> Result<(), String> {
+        let off = addr.wrapping_sub(self.base);
+        let n = bytes.len() as u64;
+        if off > self.data.len() as u64 || self.data.len() as u64 - off < n {
+            return Err(format!("load of {n} bytes at {addr:#x} outside the arena"));
+        }
+        let off = off as usize;
+        self.data[off..off + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Host-side fill that ignores permissions.
+    ///
+    /// # Errors
+    /// Fails when the range is outside the arena.
+    pub fn fill(&mut self, addr: u64, len: u64, byte: u8) -> Result<(), String> {
+        let off = addr.wrapping_sub(self.base);
+        if off > self.data.len() as u64 || self.data.len() as u64 - off < len {
+            return Err(format!("fill of {len} bytes at {addr:#x} outside the arena"));
+        }
+        let off = off as usize;
+        self.data[off..off + len as usize].fill(byte);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem() -> Memory {
+        let mut m = Memory::new(0x10000, 4 * PAGE_SIZE).unwrap();
+        m.protect(0x10000, PAGE_SIZE, perm::RX).unwrap();
+        m.protect(0x11000, PAGE_SIZE, perm::GUARD).unwrap();
+        m.protect(0x12000, 2 * PAGE_SIZE, perm::RW).unwrap();
+        m
+    }
+
+    #[test]
+    fn read_write_roundtrip_and_cross_page() {
+        let mut m = mem();
+        m.write_u64(0x12ffc, 0x1122_3344_5566_7788).unwrap();
+        assert_eq!(m.read_u64(0x12ffc).unwrap(), 0x1122_3344_5566_7788);
+        assert_eq!(m.read_u16(0x12ffe).unwrap(), 0x5566);
+    }
+
+    #[test]
+    fn faults_name_address_and_kind() {
+        let mut m = mem();
+        assert_eq!(m.write_u8(0x10000, 1), Err(Trap::WriteToReadOnly { addr: 0x10000 }));
+        assert_eq!(m.read_u8(0x11008), Err(Trap::StackOverflow { addr: 0x11008 }));
+        assert_eq!(
+            m.read_u64(0x13ffc),
+            Err(Trap::MemoryOutOfBounds { addr: 0x13ffc, size: 8, access: Access::Read })
+        );
+        assert!(matches!(m.read_u64(u64::MAX - 3), Err(Trap::MemoryOutOfBounds { .. })));
+        assert!(matches!(m.read_u8(0x8000_0000_0000_0000), Err(Trap::MemoryOutOfBounds { .. })));
+        assert!(matches!(m.read_u8(0xffff), Err(Trap::MemoryOutOfBounds { .. })));
+        // A write straddling writable and guard pages fails on the guard byte.
+        assert!(m.write_u32(0x11ffe, 0).is_err());
+    }
+
+    #[test]
+    fn fetch_window_stops_at_non_executable_page() {
+        let m = mem();
+        assert_eq!(m.fetch_window(0x10ff0, 64).unwrap().len(), 16);
+        assert!(matches!(m.fetch_window(0x12000, 16), Err(Trap::ExecuteNonExecutable { .. })));
+    }
+}
