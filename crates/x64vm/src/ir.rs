@@ -83,7 +83,7 @@ ops! {
     Xchg = 2,
     /// `bswap`.
     Bswap = 1,
-    /// `movbe`-free byte swap is `bswap`; `push`.
+    /// `push`.
     Push = 1,
     /// `pop`.
     Pop = 1,
@@ -123,7 +123,7 @@ ops! {
     Imul1 = 3,
     /// `imul r, r/m` and `imul r, r/m, imm`.
     Imul2 = 3,
-    /// `mulx`-free `div`.
+    /// `div`.
     Div = 20,
     /// `idiv`.
     Idiv = 20,
