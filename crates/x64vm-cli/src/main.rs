@@ -18,12 +18,16 @@ struct Cli {
 enum Command {
     /// Run one function of an ELF program and print status, gas and output.
     Run(cmd::run::RunArgs),
+    /// Run a static Linux program (musl, glibc -static, Rust std) under the
+    /// deterministic Linux profile; exits with the program's exit code.
+    Exec(cmd::exec::ExecArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(&args),
+        Command::Exec(args) => cmd::exec::exec(&args),
     };
     match result {
         Ok(code) => code,

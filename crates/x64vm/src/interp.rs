@@ -54,7 +54,7 @@ impl CodeCache {
     }
 
     #[inline(always)]
-    fn get(&mut self, mem: &Memory, rip: u64) -> Result<Block, Trap> {
+    fn get(&mut self, mem: &mut Memory, rip: u64) -> Result<Block, Trap> {
         match self.map.get(&rip) {
             Some(&b) => Ok(self.blocks[b as usize]),
             None => self.translate_block(mem, rip),
@@ -64,7 +64,7 @@ impl CodeCache {
     /// Decodes the block at `rip`. Cold: runs once per block.
     #[cold]
     #[inline(never)]
-    fn translate_block(&mut self, mem: &Memory, rip: u64) -> Result<Block, Trap> {
+    fn translate_block(&mut self, mem: &mut Memory, rip: u64) -> Result<Block, Trap> {
         let window = mem.fetch_window(rip, MAX_BLOCK_BYTES)?;
         let mut decoder = Decoder::with_ip(64, window, rip, DecoderOptions::NONE);
         let mut ins = Instruction::default();
@@ -91,6 +91,11 @@ impl CodeCache {
         }
         if count == 0 {
             return Err(Trap::ExecuteNonExecutable { addr: rip + window.len() as u64 });
+        }
+        if mem.perms_at(rip) & crate::mem::perm::W != 0 || mem.perms_at(rip + window.len() as u64 - 1) & crate::mem::perm::W != 0 {
+            // Writable code (Linux profile, executable stacks): watch it for writes.
+            let end = self.insts.last().map_or(rip, Inst::next);
+            mem.mark_decoded(rip, end - rip);
         }
         let block = Block { first, count: count as u32, gas };
         self.map.insert(rip, self.blocks.len() as u32);
@@ -175,6 +180,10 @@ pub fn run<T: Tracer>(cpu: &mut Cpu, mem: &mut Memory, cache: &mut CodeCache, tr
         }
         if T::ENABLED {
             tracer.after(cpu, mem, last);
+        }
+        if mem.take_code_dirty() {
+            // Code the cache was built from changed: decode again from scratch.
+            cache.clear();
         }
     }
 }

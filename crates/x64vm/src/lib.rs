@@ -21,6 +21,7 @@ pub mod host;
 pub mod interp;
 pub mod ir;
 pub mod isa;
+pub mod linux;
 pub mod loader;
 pub mod mem;
 pub mod trace;

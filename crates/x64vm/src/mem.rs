@@ -22,6 +22,9 @@ pub mod perm {
     pub const X: u8 = 4;
     /// A stack guard page: never accessible; faults report stack overflow.
     pub const GUARD: u8 = 8;
+    /// Code was decoded from this writable page: a write to it must drop the
+    /// decoded blocks (see [`super::Memory::take_code_dirty`]).
+    pub const DECODED: u8 = 16;
     /// Read + write.
     pub const RW: u8 = R | W;
     /// Read + execute.
@@ -44,6 +47,8 @@ pub struct Memory {
     base: u64,
     data: Vec<u8>,
     perms: Vec<u8>,
+    /// Set when a page holding decoded code was written.
+    code_dirty: bool,
 }
 
 impl std::fmt::Debug for Memory {
@@ -65,7 +70,7 @@ impl Memory {
             return Err(format!("memory arena {base:#x}+{size:#x} is not addressable"));
         }
         let len = usize::try_from(size).map_err(|_| "arena too large".to_string())?;
-        Ok(Memory { base, data: vec![0; len], perms: vec![0; len >> PAGE_SHIFT] })
+        Ok(Memory { base, data: vec![0; len], perms: vec![0; len >> PAGE_SHIFT], code_dirty: false })
     }
 
     /// Lowest guest address of the arena.
@@ -92,6 +97,10 @@ impl Memory {
         }
         let first = ((addr - self.base) >> PAGE_SHIFT) as usize;
         let last = ((page_up(end) - self.base) >> PAGE_SHIFT) as usize;
+        // Changing a page that code was decoded from invalidates that code.
+        if self.perms[first..last].iter().any(|p| p & (perm::DECODED | perm::X) != 0) {
+            self.code_dirty = true;
+        }
         self.perms[first..last].fill(perms);
         Ok(())
     }
@@ -169,10 +178,62 @@ impl Memory {
         Ok(b)
     }
 
+    /// Translates a write, noticing writes to pages that code was decoded from.
+    #[inline(always)]
+    fn check_write(&mut self, addr: u64, size: u64) -> Result<usize, Trap> {
+        let off = addr.wrapping_sub(self.base);
+        let len = self.data.len() as u64;
+        if size != 0 && off < len && len - off >= size {
+            let first = (off >> PAGE_SHIFT) as usize;
+            let last = ((off + size - 1) >> PAGE_SHIFT) as usize;
+            // Fast path: one writable page without decoded code on it.
+            if first == last && self.perms[first] & (perm::W | perm::DECODED) == perm::W {
+                return Ok(off as usize);
+            }
+        }
+        self.check_write_slow(addr, size)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn check_write_slow(&mut self, addr: u64, size: u64) -> Result<usize, Trap> {
+        let off = self.check(addr, size, perm::W, Access::Write)?;
+        let first = off >> PAGE_SHIFT;
+        let last = (off + size.max(1) as usize - 1) >> PAGE_SHIFT;
+        for p in &mut self.perms[first..=last] {
+            if *p & perm::DECODED != 0 {
+                *p &= !perm::DECODED;
+                self.code_dirty = true;
+            }
+        }
+        Ok(off)
+    }
+
+    /// Marks the pages of `[addr, addr + len)` that are writable as holding
+    /// decoded code, so that writing them later invalidates it.
+    pub fn mark_decoded(&mut self, addr: u64, len: u64) {
+        let off = addr.wrapping_sub(self.base);
+        if len == 0 || off >= self.data.len() as u64 {
+            return;
+        }
+        let end = (off + len - 1).min(self.data.len() as u64 - 1);
+        for p in &mut self.perms[(off >> PAGE_SHIFT) as usize..=(end >> PAGE_SHIFT) as usize] {
+            if *p & perm::W != 0 {
+                *p |= perm::DECODED;
+            }
+        }
+    }
+
+    /// Whether code was overwritten since the last call (and resets the flag).
+    #[inline(always)]
+    pub fn take_code_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.code_dirty)
+    }
+
     /// Writes `N` bytes.
     #[inline(always)]
     fn write_array<const N: usize>(&mut self, addr: u64, b: [u8; N]) -> Result<(), Trap> {
-        let off = self.check(addr, N as u64, perm::W, Access::Write)?;
+        let off = self.check_write(addr, N as u64)?;
         self.data[off..off + N].copy_from_slice(&b);
         Ok(())
     }
@@ -296,7 +357,7 @@ impl Memory {
         if bytes.is_empty() {
             return Ok(());
         }
-        let off = self.check(addr, bytes.len() as u64, perm::W, Access::Write)?;
+        let off = self.check_write(addr, bytes.len() as u64)?;
         self.data[off..off + bytes.len()].copy_from_slice(bytes);
         Ok(())
     }
@@ -310,7 +371,7 @@ impl Memory {
         if len == 0 {
             return Ok(());
         }
-        let off = self.check(addr, len, perm::W, Access::Write)?;
+        let off = self.check_write(addr, len)?;
         let p = pattern.to_le_bytes();
         let w = width.clamp(1, 8) as usize;
         for (k, b) in self.data[off..off + len as usize].iter_mut().enumerate() {
@@ -330,7 +391,7 @@ impl Memory {
             return Ok(());
         }
         let s = self.check(src, len, perm::R, Access::Read)?;
-        let d = self.check(dst, len, perm::W, Access::Write)?;
+        let d = self.check_write(dst, len)?;
         self.data.copy_within(s..s + len as usize, d);
         Ok(())
     }

@@ -23,7 +23,7 @@ use crate::host::{Env, Flow, GAS_HOST_CALL_BASE, GAS_PER_HEAP_PAGE, Host};
 use crate::interp::{self, CodeCache, NoTrace, Stop, Tracer};
 use crate::loader::{Image, LoadError};
 use crate::mem::{Memory, PAGE_SIZE, page_up, perm};
-use crate::trap::{Trap, TrapReport};
+use crate::trap::{Access, Trap, TrapReport};
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,12 +167,33 @@ impl Instance {
         })
     }
 
+    /// An instance over memory that the caller has laid out (the Linux profile).
+    pub(crate) fn from_memory(mem: Memory, layout: Layout, config: &Config) -> Self {
+        Instance {
+            cpu: Cpu::default(),
+            mem,
+            layout,
+            cache: CodeCache::default(),
+            heap: Heap::new(layout.heap_start, layout.heap_start),
+            heap_charged_to: layout.heap_start,
+            config: config.clone(),
+            input: Vec::new(),
+            output: None,
+            revert: None,
+            debug: Vec::new(),
+        }
+    }
+
     /// Prepares a call of `entry`: pushes the null return address and passes
     /// either `args` (integers in RDI, RSI, RDX, RCX, R8, R9) or, when `args` is
     /// empty, the input pointer and length in RDI and RSI.
     pub fn prepare_call(&mut self, entry: u64, args: &[u64]) -> Result<(), Trap> {
         let mut cpu = Cpu::default();
         cpu.gas = self.config.gas_limit;
+        // Output, revert data and debug output belong to one call.
+        self.output = None;
+        self.revert = None;
+        self.debug.clear();
         let sp = self.layout.stack_top - 8;
         self.mem.write_u64(sp, 0)?;
         cpu.gpr[reg::RSP] = sp;
@@ -199,7 +220,16 @@ impl Instance {
     pub fn run_with<T: Tracer>(&mut self, host: &mut dyn Host, tracer: &mut T) -> Outcome {
         let status = loop {
             match interp::run(&mut self.cpu, &mut self.mem, &mut self.cache, tracer) {
-                Stop::Returned => break Status::Success,
+                // Address 0 is the return sentinel pushed by `prepare_call`: only a
+                // return that pops it (leaving RSP at the stack top) is success. A
+                // null function pointer or a jump to 0 faults like any unmapped fetch.
+                Stop::Returned if self.cpu.gpr[reg::RSP] == self.layout.stack_top => {
+                    break Status::Success;
+                }
+                Stop::Returned => {
+                    let t = Trap::MemoryOutOfBounds { addr: 0, size: 1, access: Access::Execute };
+                    break self.trapped(t, 0);
+                }
                 Stop::Trap(t) => break self.trapped(t, self.cpu.rip),
                 Stop::Interrupt(n) => match self.host_call(n, host) {
                     Ok(Flow::Continue) => {}

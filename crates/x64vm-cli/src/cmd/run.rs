@@ -33,7 +33,9 @@ pub struct RunArgs {
 fn parse_u64(s: &str) -> Result<u64, String> {
     let r = match s.strip_prefix("0x") {
         Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse::<u64>().or_else(|_| s.parse::<i64>().map(|v| v as u64)),
+        None => s
+            .parse::<u64>()
+            .or_else(|_| s.parse::<i64>().map(|v| v as u64)),
     };
     r.map_err(|e| format!("not an integer: {s} ({e})"))
 }
@@ -60,13 +62,19 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, String> {
     let bytes = std::fs::read(&a.elf).map_err(|e| format!("{}: {e}", a.elf.display()))?;
     let image = load_elf(&bytes, true).map_err(|e| format!("{}: {e}", a.elf.display()))?;
     let entry = match &a.entry {
-        Some(name) => image.symbol(name).ok_or_else(|| format!("no symbol named {name}"))?,
+        Some(name) => image
+            .symbol(name)
+            .ok_or_else(|| format!("no symbol named {name}"))?,
         None => image.entry,
     };
     let input = parse_hex(&a.input)?;
-    let config = Config { gas_limit: a.gas, ..Config::default() };
+    let config = Config {
+        gas_limit: a.gas,
+        ..Config::default()
+    };
     let mut inst = Instance::new(&image, &config, &input).map_err(|e| e.to_string())?;
-    inst.prepare_call(entry, &a.args).map_err(|e| e.to_string())?;
+    inst.prepare_call(entry, &a.args)
+        .map_err(|e| e.to_string())?;
     let outcome = if a.trace {
         let mut tracer = StepTracer::new(std::io::stderr().lock());
         inst.run_with(&mut NoHost, &mut tracer)
@@ -90,7 +98,10 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, String> {
         w(&mut out, format!("as u64:   {}", u64::from_le_bytes(b)));
     }
     if !outcome.debug.is_empty() {
-        w(&mut out, format!("debug:    {}", String::from_utf8_lossy(&outcome.debug)));
+        w(
+            &mut out,
+            format!("debug:    {}", String::from_utf8_lossy(&outcome.debug)),
+        );
     }
     Ok(match outcome.status {
         Status::Success => ExitCode::SUCCESS,
