@@ -40,20 +40,60 @@ pub const FINISH: u8 = 0x28;
 
 /// The services every x64vm instance serves itself, whatever the host.
 pub const CORE_SERVICES: &[Service] = &[
-    Service { number: INPUT_LEN, name: "input_len", args: &[], returns: "input length" },
+    Service {
+        number: INPUT_LEN,
+        name: "input_len",
+        args: &[],
+        returns: "input length",
+    },
     Service {
         number: INPUT_READ,
         name: "input_read",
         args: &["dst", "offset", "len"],
         returns: "bytes copied",
     },
-    Service { number: OUTPUT, name: "output", args: &["ptr", "len"], returns: "0" },
-    Service { number: REVERT, name: "revert", args: &["ptr", "len"], returns: "does not return" },
-    Service { number: DEBUG, name: "debug", args: &["ptr", "len"], returns: "0" },
-    Service { number: ALLOC, name: "alloc", args: &["size", "align"], returns: "pointer or 0" },
-    Service { number: FREE, name: "free", args: &["ptr"], returns: "0" },
-    Service { number: GAS_LEFT, name: "gas_left", args: &[], returns: "gas remaining" },
-    Service { number: FINISH, name: "finish", args: &["ptr", "len"], returns: "does not return" },
+    Service {
+        number: OUTPUT,
+        name: "output",
+        args: &["ptr", "len"],
+        returns: "0",
+    },
+    Service {
+        number: REVERT,
+        name: "revert",
+        args: &["ptr", "len"],
+        returns: "does not return",
+    },
+    Service {
+        number: DEBUG,
+        name: "debug",
+        args: &["ptr", "len"],
+        returns: "0",
+    },
+    Service {
+        number: ALLOC,
+        name: "alloc",
+        args: &["size", "align"],
+        returns: "pointer or 0",
+    },
+    Service {
+        number: FREE,
+        name: "free",
+        args: &["ptr"],
+        returns: "0",
+    },
+    Service {
+        number: GAS_LEFT,
+        name: "gas_left",
+        args: &[],
+        returns: "gas remaining",
+    },
+    Service {
+        number: FINISH,
+        name: "finish",
+        args: &["ptr", "len"],
+        returns: "does not return",
+    },
 ];
 
 /// Looks up a core service by number.

@@ -56,7 +56,11 @@ pub enum FlagOp {
 /// Mask of the low `size` bytes.
 #[inline(always)]
 pub fn mask(size: u8) -> u64 {
-    if size >= 8 { u64::MAX } else { (1u64 << (size as u32 * 8)) - 1 }
+    if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (size as u32 * 8)) - 1
+    }
 }
 
 /// The sign bit of a `size`-byte value.
@@ -90,6 +94,8 @@ pub struct Cpu {
     pub xmm: [u128; 16],
     /// SSE control/status.
     pub mxcsr: u32,
+    /// x87 FPU registers, control and status.
+    pub x87: crate::cpu_x87::X87,
     /// Instructions retired so far, counted per block (drives `rdtsc`).
     pub retired: u64,
     /// Gas remaining. Kept here so handlers with dynamic costs (`rep`) can charge it.
@@ -113,6 +119,7 @@ impl Default for Cpu {
             gs_base: 0,
             xmm: [0; 16],
             mxcsr: 0x1f80,
+            x87: Default::default(),
             retired: 0,
             gas: 0,
             fop: FlagOp::Raw,
@@ -265,7 +272,7 @@ impl Cpu {
     pub fn pf(&self) -> bool {
         match self.fop {
             FlagOp::Raw => self.faux & flag::PF != 0,
-            _ => (self.fres as u8).count_ones() % 2 == 0,
+            _ => (self.fres as u8).count_ones().is_multiple_of(2),
         }
     }
 

@@ -18,6 +18,8 @@ pub struct Heap {
     free: BTreeMap<u64, u64>,
     /// Live allocations: address -> size.
     used: BTreeMap<u64, u64>,
+    /// Free blocks examined by the last `alloc` (its work beyond a constant).
+    scanned: u64,
 }
 
 /// Why an allocator call was refused.
@@ -32,7 +34,20 @@ pub enum HeapError {
 impl Heap {
     /// A heap over `[start, end)`.
     pub fn new(start: u64, end: u64) -> Self {
-        Heap { start, end, top: start, free: BTreeMap::new(), used: BTreeMap::new() }
+        Heap {
+            start,
+            end,
+            top: start,
+            free: BTreeMap::new(),
+            used: BTreeMap::new(),
+            scanned: 0,
+        }
+    }
+
+    /// How many free blocks the last [`Heap::alloc`] examined. First fit walks the
+    /// free list, which a guest can fragment at will, so callers charge for this.
+    pub fn last_alloc_work(&self) -> u64 {
+        self.scanned
     }
 
     /// Highest address ever handed out (the touched part of the heap).
@@ -51,19 +66,29 @@ impl Heap {
     /// # Errors
     /// [`HeapError::BadAlignment`] when `align` is not a power of two.
     pub fn alloc(&mut self, size: u64, align: u64) -> Result<Option<u64>, HeapError> {
+        self.scanned = 0;
         let align = if align == 0 { GRANULE } else { align };
         if !align.is_power_of_two() || align > (1 << 20) {
             return Err(HeapError::BadAlignment(align));
         }
         let align = align.max(GRANULE);
-        let Some(size) = size.max(1).checked_add(GRANULE - 1).map(|s| s & !(GRANULE - 1)) else {
+        let Some(size) = size
+            .max(1)
+            .checked_add(GRANULE - 1)
+            .map(|s| s & !(GRANULE - 1))
+        else {
             return Ok(None);
         };
         // First fit among freed blocks, lowest address first.
         let mut found = None;
         for (&addr, &len) in &self.free {
+            self.scanned += 1;
             let aligned = (addr + align - 1) & !(align - 1);
-            if aligned + size <= addr + len {
+            // Checked: a guest-chosen size near 2^64 must not wrap into a fit.
+            if aligned
+                .checked_add(size)
+                .is_some_and(|end| end <= addr + len)
+            {
                 found = Some((addr, len, aligned));
                 break;
             }
@@ -74,7 +99,8 @@ impl Heap {
                 self.free.insert(addr, aligned - addr);
             }
             if aligned + size < addr + len {
-                self.free.insert(aligned + size, addr + len - aligned - size);
+                self.free
+                    .insert(aligned + size, addr + len - aligned - size);
             }
             self.used.insert(aligned, size);
             return Ok(Some(aligned));
@@ -105,12 +131,12 @@ impl Heap {
         let size = self.used.remove(&ptr).ok_or(HeapError::NotAllocated(ptr))?;
         let (mut addr, mut len) = (ptr, size);
         // Merge with the free neighbours.
-        if let Some((&prev, &plen)) = self.free.range(..addr).next_back() {
-            if prev + plen == addr {
-                self.free.remove(&prev);
-                addr = prev;
-                len += plen;
-            }
+        if let Some((&prev, &plen)) = self.free.range(..addr).next_back()
+            && prev + plen == addr
+        {
+            self.free.remove(&prev);
+            addr = prev;
+            len += plen;
         }
         if let Some(&nlen) = self.free.get(&(addr + len)) {
             self.free.remove(&(addr + len));

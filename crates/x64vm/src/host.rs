@@ -16,6 +16,9 @@ pub const GAS_HOST_CALL_BASE: u64 = 20;
 pub const GAS_PER_32_BYTES: u64 = 1;
 /// Gas per 4 KiB page the heap grows by (memory growth).
 pub const GAS_PER_HEAP_PAGE: u64 = 64;
+/// Gas per freed block `alloc` examines looking for a fit (the guest controls how
+/// fragmented the free list is, so this work is metered).
+pub const GAS_PER_FREE_BLOCK_SCANNED: u64 = 1;
 
 /// What the run does after a host call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +111,10 @@ pub trait Host {
     /// A trap ends the run; the default rejects every number.
     fn interrupt(&mut self, number: u8, env: &mut Env<'_>) -> Result<Flow, Trap> {
         let _ = env;
-        Err(Trap::InvalidHostCall { number, reason: "no such service".into() })
+        Err(Trap::InvalidHostCall {
+            number,
+            reason: "no such service".into(),
+        })
     }
 
     /// Serves the `syscall` instruction. The default (contracts) refuses it.

@@ -9,13 +9,19 @@ use rustc_hash::FxHashMap;
 
 use crate::cpu::Cpu;
 use crate::ir::Inst;
-use crate::isa::{Exit, exec};
+use crate::isa::Exit;
 use crate::mem::Memory;
 use crate::translate::translate;
 use crate::trap::Trap;
 
 /// Most instructions in one block; bounds the work between gas checks.
 pub const MAX_BLOCK_INSTS: usize = 256;
+/// Most decoded instructions kept in a cache: past this the cache starts over. Every
+/// byte of code can start a block of up to [`MAX_BLOCK_INSTS`] instructions, so
+/// without a bound a guest jumping into its code at every offset would make the host
+/// hold far more memory than the gas it pays for suggests. Dropping blocks never
+/// changes results or gas: a block is the same whenever it is decoded.
+pub const MAX_CACHED_INSTS: usize = 1 << 20;
 /// Most bytes fetched for one block.
 const MAX_BLOCK_BYTES: u64 = 4096;
 
@@ -27,12 +33,34 @@ pub struct Block {
     gas: u64,
 }
 
+/// Entries of the direct-mapped lookup table in front of the block map.
+const FAST_ENTRIES: usize = 4096;
+
 /// Decoded blocks of one instance, by start address.
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct CodeCache {
     map: FxHashMap<u64, u32>,
+    /// Direct-mapped (address, block) pairs: most lookups hit here and skip hashing.
+    fast: Box<[(u64, u32)]>,
     blocks: Vec<Block>,
     insts: Vec<Inst>,
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        CodeCache {
+            map: FxHashMap::default(),
+            // Address 0 never starts a block (it ends the run), so it marks empty slots.
+            fast: vec![(0, 0); FAST_ENTRIES].into_boxed_slice(),
+            blocks: Vec::new(),
+            insts: Vec::new(),
+        }
+    }
+}
+
+#[inline(always)]
+fn fast_slot(rip: u64) -> usize {
+    ((rip ^ (rip >> 12)) as usize) & (FAST_ENTRIES - 1)
 }
 
 impl CodeCache {
@@ -49,22 +77,36 @@ impl CodeCache {
     /// Drops everything (after code pages change).
     pub fn clear(&mut self) {
         self.map.clear();
+        self.fast.fill((0, 0));
         self.blocks.clear();
         self.insts.clear();
     }
 
     #[inline(always)]
     fn get(&mut self, mem: &mut Memory, rip: u64) -> Result<Block, Trap> {
-        match self.map.get(&rip) {
-            Some(&b) => Ok(self.blocks[b as usize]),
-            None => self.translate_block(mem, rip),
+        let slot = fast_slot(rip);
+        let (addr, b) = self.fast[slot];
+        if addr == rip {
+            return Ok(self.blocks[b as usize]);
         }
+        let b = match self.map.get(&rip) {
+            Some(&b) => b,
+            None => {
+                self.translate_block(mem, rip)?;
+                (self.blocks.len() - 1) as u32
+            }
+        };
+        self.fast[slot] = (rip, b);
+        Ok(self.blocks[b as usize])
     }
 
     /// Decodes the block at `rip`. Cold: runs once per block.
     #[cold]
     #[inline(never)]
     fn translate_block(&mut self, mem: &mut Memory, rip: u64) -> Result<Block, Trap> {
+        if self.insts.len() + MAX_BLOCK_INSTS > MAX_CACHED_INSTS {
+            self.clear();
+        }
         let window = mem.fetch_window(rip, MAX_BLOCK_BYTES)?;
         let mut decoder = Decoder::with_ip(64, window, rip, DecoderOptions::NONE);
         let mut ins = Instruction::default();
@@ -76,11 +118,14 @@ impl CodeCache {
             if ins.is_invalid() && decoder.last_error() == DecoderError::NoMoreBytes {
                 if count == 0 {
                     // The instruction runs into a page that is not executable.
-                    return Err(Trap::ExecuteNonExecutable { addr: rip + window.len() as u64 });
+                    return Err(Trap::ExecuteNonExecutable {
+                        addr: rip + window.len() as u64,
+                    });
                 }
                 break;
             }
-            let inst = translate(&ins);
+            let mut inst = translate(&ins);
+            inst.handler = crate::isa::handler_for(&inst);
             gas += inst.op.gas();
             count += 1;
             let end = inst.ends_block();
@@ -90,14 +135,22 @@ impl CodeCache {
             }
         }
         if count == 0 {
-            return Err(Trap::ExecuteNonExecutable { addr: rip + window.len() as u64 });
+            return Err(Trap::ExecuteNonExecutable {
+                addr: rip + window.len() as u64,
+            });
         }
-        if mem.perms_at(rip) & crate::mem::perm::W != 0 || mem.perms_at(rip + window.len() as u64 - 1) & crate::mem::perm::W != 0 {
+        if mem.perms_at(rip) & crate::mem::perm::W != 0
+            || mem.perms_at(rip + window.len() as u64 - 1) & crate::mem::perm::W != 0
+        {
             // Writable code (Linux profile, executable stacks): watch it for writes.
             let end = self.insts.last().map_or(rip, Inst::next);
             mem.mark_decoded(rip, end - rip);
         }
-        let block = Block { first, count: count as u32, gas };
+        let block = Block {
+            first,
+            count: count as u32,
+            gas,
+        };
         self.map.insert(rip, self.blocks.len() as u32);
         self.blocks.push(block);
         Ok(block)
@@ -132,16 +185,21 @@ impl Tracer for NoTrace {
 pub enum Stop {
     /// Control reached address 0: the entry function returned to the null address.
     Returned,
-    /// `int n`; RIP points after the instruction.
-    Interrupt(u8),
-    /// `syscall`; RIP points after the instruction.
-    Syscall,
+    /// `int n` at the given address; RIP points after the instruction.
+    Interrupt(u8, u64),
+    /// `syscall` at the given address; RIP points after the instruction.
+    Syscall(u64),
     /// A trap; RIP points at the faulting instruction.
     Trap(Trap),
 }
 
 /// Runs until something needs the outside world.
-pub fn run<T: Tracer>(cpu: &mut Cpu, mem: &mut Memory, cache: &mut CodeCache, tracer: &mut T) -> Stop {
+pub fn run<T: Tracer>(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    cache: &mut CodeCache,
+    tracer: &mut T,
+) -> Stop {
     loop {
         let rip = cpu.rip;
         if rip == 0 {
@@ -158,12 +216,14 @@ pub fn run<T: Tracer>(cpu: &mut Cpu, mem: &mut Memory, cache: &mut CodeCache, tr
         cpu.gas -= block.gas;
         cpu.retired += block.count as u64;
         let insts = &cache.insts[block.first as usize..(block.first + block.count) as usize];
-        let Some((last, body)) = insts.split_last() else { return Stop::Trap(Trap::InvalidOpcode) };
+        let Some((last, body)) = insts.split_last() else {
+            return Stop::Trap(Trap::InvalidOpcode);
+        };
         for inst in body {
             if T::ENABLED {
                 tracer.before(cpu, mem, inst);
             }
-            if let Err(e) = exec(cpu, mem, inst) {
+            if let Err(e) = (inst.handler)(cpu, mem, inst) {
                 cpu.rip = inst.addr;
                 return exit_to_stop(e, cpu, inst);
             }
@@ -175,7 +235,7 @@ pub fn run<T: Tracer>(cpu: &mut Cpu, mem: &mut Memory, cache: &mut CodeCache, tr
             tracer.before(cpu, mem, last);
         }
         cpu.rip = last.next();
-        if let Err(e) = exec(cpu, mem, last) {
+        if let Err(e) = (last.handler)(cpu, mem, last) {
             return exit_to_stop(e, cpu, last);
         }
         if T::ENABLED {
@@ -193,9 +253,9 @@ fn exit_to_stop(e: Exit, cpu: &mut Cpu, inst: &Inst) -> Stop {
     match e {
         Exit::Trap(t) => {
             cpu.rip = inst.addr;
-            Stop::Trap(t)
+            Stop::Trap(*t)
         }
-        Exit::Interrupt(n) => Stop::Interrupt(n),
-        Exit::Syscall => Stop::Syscall,
+        Exit::Interrupt(n) => Stop::Interrupt(n, inst.addr),
+        Exit::Syscall => Stop::Syscall(inst.addr),
     }
 }

@@ -233,6 +233,34 @@ ops! {
     Cld = 1,
     /// `std`.
     Std = 1,
+    // ---- x87 FPU (isa/x87): software 80-bit arithmetic ----
+    /// `fld m32/m64/m80`, `fld st(i)` (sreg = i), `fild m16/m32/m64` (cc = 1).
+    Fld = 2,
+    /// `fld1`, `fldl2t`, `fldl2e`, `fldpi`, `fldlg2`, `fldln2`, `fldz` (cc = 0..6).
+    FldConst = 2,
+    /// `fst` / `fstp` to m32/m64/m80 or st(i) (dreg = i); cc = 1: pop.
+    Fst = 2,
+    /// `fist` / `fistp` / `fisttp` m16/m32/m64 (cc = 0 / 1 / 2).
+    Fist = 3,
+    /// `fadd` `fmul` `fsub` `fsubr` `fdiv` `fdivr`, their `p` and `fi` forms (cc: x87 reg digit, +8 pop, +16 integer operand; dreg/sreg = ST indices).
+    Farith = 4,
+    /// `fcom*` `fucom*` `ficom*` `fcomi*` `fucomi*` `ftst` (cc: pops, +4 quiet, +8 EFLAGS, +16 integer, +32 ftst).
+    Fcom = 2,
+    /// `fxch st(i)` (sreg = i).
+    Fxch = 2,
+    /// `fcmovcc st, st(i)` (cc = condition, sreg = i).
+    Fcmov = 2,
+    /// `fchs` `fabs` `fxam` `ffree` `ffreep` `fincstp` `fdecstp` `fnop` (cc = selector).
+    Fmisc = 1,
+    /// `fsqrt` `frndint` `fscale` `fprem` `fprem1` `fxtract` (cc = selector).
+    Fmath = 8,
+    /// `f2xm1` `fyl2x` `fyl2xp1` `fsin` `fcos` `fsincos` `fptan` `fpatan` (cc = selector).
+    Ftrans = 60,
+    /// `fldcw` `fnstcw` `fnstsw` m16/ax `fnclex` `fninit` `fwait` (cc = selector).
+    Fctl = 2,
+    /// `fnstenv` `fldenv` `fnsave` `frstor` (cc = selector).
+    Fenv = 12,
+    // ---- end of x87 ----
     /// 128-bit XMM move (`movdqa`, `movdqu`, `movaps`, `movups`, ...; cc = 1 when aligned).
     Movx = 1,
     /// `movd` / `movq` between XMM, GPR and memory (size 4 or 8; zero-extends into XMM).
@@ -245,8 +273,97 @@ ops! {
     Pand = 1,
     /// `punpcklqdq` / `movlhps`.
     Punpcklqdq = 1,
-    /// `movhps`/`movhpd` store and `pextrq`-free high-half moves (cc = 1: load high half).
+    /// `movhps`/`movhpd` and `movhlps` high-half moves (cc = 0: store the high half,
+    /// 1: load the high half, 2: `movhlps`).
     MovHigh = 1,
+    /// `paddb` / `paddw` / `paddd` / `paddq` (cc = lane size in bytes).
+    Padd = 1,
+    /// `psubb` / `psubw` / `psubd` / `psubq` (cc = lane size).
+    Psub = 1,
+    /// `pcmpeqb` / `pcmpeqw` / `pcmpeqd` (cc = lane size).
+    Pcmpeq = 1,
+    /// `pcmpgtb` / `pcmpgtw` / `pcmpgtd`, signed (cc = lane size).
+    Pcmpgt = 1,
+    /// `pandn` / `andnps` / `andnpd`.
+    Pandn = 1,
+    /// `psllw` / `pslld` / `psllq` by imm8 or xmm/m128 (cc = lane size).
+    Psll = 1,
+    /// `psrlw` / `psrld` / `psrlq` (cc = lane size).
+    Psrl = 1,
+    /// `psraw` / `psrad` (cc = lane size).
+    Psra = 1,
+    /// `pslldq` / `psrldq`: whole-register byte shifts (cc = 1: left).
+    PshiftBytes = 1,
+    /// `pshufd` (selector in imm).
+    Pshufd = 1,
+    /// `pshuflw` / `pshufhw` (cc = 1: high words; selector in imm).
+    Pshufw = 1,
+    /// `punpcklbw` / `punpcklwd` / `punpckldq` (cc = lane size).
+    Punpckl = 1,
+    /// `punpckhbw` / `punpckhwd` / `punpckhdq` / `punpckhqdq` (cc = lane size).
+    Punpckh = 1,
+    /// `pinsrw xmm, r32/m16, imm8`.
+    Pinsrw = 1,
+    /// `pextrw r32/m16, xmm, imm8`.
+    Pextrw = 1,
+    /// `pmovmskb r, xmm`.
+    Pmovmskb = 1,
+
+    // ---- SSE .. SSE4.2 (isa/sse_float.rs, sse_move.rs, sse_int.rs, sse_string.rs).
+    // Selectors in `cc` are listed in [`sse_kind`]; `ssize` is the lane or element
+    // size, `size` the source operand size (16 for packed, the element size for
+    // scalar forms), `imm` the immediate byte.
+    /// Float add/sub/mul/min/max, `addsub`, `hadd`, `hsub` (ps/pd/ss/sd).
+    SseFloatArith = 2,
+    /// Float `div` and `sqrt` (ps/pd/ss/sd).
+    SseFloatDiv = 4,
+    /// `rcpps` / `rcpss` / `rsqrtps` / `rsqrtss`.
+    SseFloatApprox = 2,
+    /// `cmpps` / `cmppd` / `cmpss` / `cmpsd` (predicate in imm).
+    SseFloatCmp = 2,
+    /// `comiss` / `comisd` / `ucomiss` / `ucomisd` (cc = 1: signalling).
+    SseComi = 2,
+    /// All `cvt*` conversions between integers, binary32 and binary64.
+    SseCvt = 2,
+    /// `roundps` / `roundpd` / `roundss` / `roundsd`.
+    SseRound = 2,
+    /// `dpps` / `dppd`.
+    SseDot = 6,
+    /// `ldmxcsr m32`.
+    Ldmxcsr = 2,
+    /// `stmxcsr m32`.
+    Stmxcsr = 1,
+    /// `movss` / `movsd` (the SSE forms).
+    SseMovScalar = 1,
+    /// `movlps` / `movlpd`.
+    SseMovLow = 1,
+    /// `movmskps` / `movmskpd`.
+    SseMovMask = 1,
+    /// `movddup` / `movshdup` / `movsldup`.
+    SseDup = 1,
+    /// Shuffles, blends and inserts with an immediate (`shufps`, `shufpd`, `blendps`,
+    /// `blendpd`, `pblendw`, `insertps`, `palignr`) and `pshufb`.
+    SseShuffle = 1,
+    /// `blendvps` / `blendvpd` / `pblendvb` (mask in XMM0).
+    SseBlendv = 1,
+    /// `pinsrb` / `pinsrd` / `pinsrq`.
+    SsePinsr = 1,
+    /// `pextrb` / `pextrd` / `pextrq` / `extractps`.
+    SsePextr = 1,
+    /// `pmovzx*` / `pmovsx*`.
+    SsePmovx = 1,
+    /// `maskmovdqu`.
+    SseMaskMov = 2,
+    /// Two-operand packed-integer arithmetic, compares and packs beyond `Padd`/`Psub`.
+    PackedIntBinary = 1,
+    /// `pabsb` / `pabsw` / `pabsd` / `phminposuw`.
+    PackedIntUnary = 1,
+    /// `ptest`.
+    Ptest = 1,
+    /// `crc32 r32/r64, r/m8/16/32/64`.
+    Crc32 = 2,
+    /// `pcmpestri` / `pcmpestrm` / `pcmpistri` / `pcmpistrm`.
+    PcmpStr = 6,
 }
 
 /// One decoded guest instruction.
@@ -255,6 +372,8 @@ ops! {
 /// the byte-sized fields.
 #[derive(Clone, Copy, Debug)]
 pub struct Inst {
+    /// What executes it (see [`crate::isa::handler_for`]).
+    pub handler: crate::isa::Handler,
     /// Guest address of the instruction.
     pub addr: u64,
     /// Memory displacement (for RIP-relative operands: the absolute address, no base).
@@ -297,6 +416,7 @@ impl Inst {
     /// A blank instruction at `addr` of `len` bytes.
     pub fn new(addr: u64, len: u8, op: Op) -> Self {
         Inst {
+            handler: crate::isa::exec,
             addr,
             disp: 0,
             imm: 0,
@@ -346,4 +466,151 @@ impl Inst {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<Inst>() <= 48);
+const _: () = assert!(std::mem::size_of::<Inst>() <= 56);
+
+/// Selectors (`Inst.cc`) of the SSE ops.
+pub mod sse_kind {
+    // SseFloatArith / SseFloatDiv / SseFloatApprox
+    /// add.
+    pub const ADD: u8 = 0;
+    /// sub.
+    pub const SUB: u8 = 1;
+    /// mul.
+    pub const MUL: u8 = 2;
+    /// div.
+    pub const DIV: u8 = 3;
+    /// min.
+    pub const MIN: u8 = 4;
+    /// max.
+    pub const MAX: u8 = 5;
+    /// sqrt.
+    pub const SQRT: u8 = 6;
+    /// addsub.
+    pub const ADDSUB: u8 = 7;
+    /// Horizontal add.
+    pub const HADD: u8 = 8;
+    /// Horizontal subtract.
+    pub const HSUB: u8 = 9;
+    /// Approximate reciprocal.
+    pub const RCP: u8 = 10;
+    /// Approximate reciprocal square root.
+    pub const RSQRT: u8 = 11;
+
+    // SseCvt
+    /// `cvtsi2ss/sd` (size: integer size, ssize: float size).
+    pub const CVT_I2F: u8 = 0;
+    /// `cvtss2si/cvtsd2si` (size: integer size, ssize: float size).
+    pub const CVT_F2I: u8 = 1;
+    /// `cvttss2si/cvttsd2si`.
+    pub const CVTT_F2I: u8 = 2;
+    /// `cvtss2sd/cvtsd2ss` (ssize: source float size).
+    pub const CVT_F2F: u8 = 3;
+    /// `cvtdq2ps`.
+    pub const CVT_DQ2PS: u8 = 4;
+    /// `cvtps2dq`.
+    pub const CVT_PS2DQ: u8 = 5;
+    /// `cvttps2dq`.
+    pub const CVTT_PS2DQ: u8 = 6;
+    /// `cvtdq2pd`.
+    pub const CVT_DQ2PD: u8 = 7;
+    /// `cvtpd2dq`.
+    pub const CVT_PD2DQ: u8 = 8;
+    /// `cvttpd2dq`.
+    pub const CVTT_PD2DQ: u8 = 9;
+    /// `cvtps2pd`.
+    pub const CVT_PS2PD: u8 = 10;
+    /// `cvtpd2ps`.
+    pub const CVT_PD2PS: u8 = 11;
+
+    // SseDup
+    /// `movddup`.
+    pub const MOVDDUP: u8 = 0;
+    /// `movshdup`.
+    pub const MOVSHDUP: u8 = 1;
+    /// `movsldup`.
+    pub const MOVSLDUP: u8 = 2;
+
+    // SseShuffle
+    /// `shufps`.
+    pub const SHUFPS: u8 = 0;
+    /// `shufpd`.
+    pub const SHUFPD: u8 = 1;
+    /// `blendps`.
+    pub const BLENDPS: u8 = 2;
+    /// `blendpd`.
+    pub const BLENDPD: u8 = 3;
+    /// `pblendw`.
+    pub const PBLENDW: u8 = 4;
+    /// `insertps`.
+    pub const INSERTPS: u8 = 5;
+    /// `palignr`.
+    pub const PALIGNR: u8 = 6;
+    /// `pshufb`.
+    pub const PSHUFB: u8 = 7;
+
+    // PackedIntBinary (ssize: lane size)
+    /// Signed saturating add.
+    pub const ADDS: u8 = 0;
+    /// Unsigned saturating add.
+    pub const ADDUS: u8 = 1;
+    /// Signed saturating subtract.
+    pub const SUBS: u8 = 2;
+    /// Unsigned saturating subtract.
+    pub const SUBUS: u8 = 3;
+    /// Low half of the product (`pmullw`, `pmulld`).
+    pub const MULLO: u8 = 4;
+    /// High half of the signed product (`pmulhw`).
+    pub const MULHI: u8 = 5;
+    /// High half of the unsigned product (`pmulhuw`).
+    pub const MULHU: u8 = 6;
+    /// `pmulhrsw`.
+    pub const MULHRS: u8 = 7;
+    /// `pmuludq`.
+    pub const MULUDQ: u8 = 8;
+    /// `pmuldq`.
+    pub const MULDQ: u8 = 9;
+    /// `pmaddwd`.
+    pub const MADDWD: u8 = 10;
+    /// `pmaddubsw`.
+    pub const MADDUBSW: u8 = 11;
+    /// `psadbw`.
+    pub const SADBW: u8 = 12;
+    /// `pavgb` / `pavgw`.
+    pub const AVG: u8 = 13;
+    /// Unsigned minimum.
+    pub const MINU: u8 = 14;
+    /// Signed minimum.
+    pub const MINS: u8 = 15;
+    /// Unsigned maximum.
+    pub const MAXU: u8 = 16;
+    /// Signed maximum.
+    pub const MAXS: u8 = 17;
+    /// `psignb/w/d`.
+    pub const SIGN: u8 = 18;
+    /// `phaddw/d`.
+    pub const PHADD: u8 = 19;
+    /// `phaddsw`.
+    pub const PHADDS: u8 = 20;
+    /// `phsubw/d`.
+    pub const PHSUB: u8 = 21;
+    /// `phsubsw`.
+    pub const PHSUBS: u8 = 22;
+    /// `packsswb` / `packssdw` (ssize: source lane size).
+    pub const PACKSS: u8 = 23;
+    /// `packuswb` / `packusdw` (ssize: source lane size).
+    pub const PACKUS: u8 = 24;
+    /// `mpsadbw` (imm).
+    pub const MPSADBW: u8 = 25;
+
+    // PackedIntUnary
+    /// `pabsb/w/d`.
+    pub const ABS: u8 = 0;
+    /// `phminposuw`.
+    pub const MINPOS: u8 = 1;
+
+    // PcmpStr (bit flags)
+    /// Explicit lengths in EAX/EDX (`pcmpestr*`).
+    pub const STR_EXPLICIT: u8 = 1;
+    /// Mask result in XMM0 (`pcmp*strm`) rather than an index in ECX.
+    pub const STR_MASK: u8 = 2;
+}

@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod cpu;
+pub mod cpu_x87;
 pub mod disasm;
 pub mod heap;
 pub mod host;

@@ -53,7 +53,10 @@ pub struct Memory {
 
 impl std::fmt::Debug for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Memory").field("base", &self.base).field("len", &self.data.len()).finish()
+        f.debug_struct("Memory")
+            .field("base", &self.base)
+            .field("len", &self.data.len())
+            .finish()
     }
 }
 
@@ -67,10 +70,17 @@ impl Memory {
         let base = page_down(base);
         let size = page_up(size.max(PAGE_SIZE));
         if base.checked_add(size).is_none() || size > (1u64 << 40) {
-            return Err(format!("memory arena {base:#x}+{size:#x} is not addressable"));
+            return Err(format!(
+                "memory arena {base:#x}+{size:#x} is not addressable"
+            ));
         }
         let len = usize::try_from(size).map_err(|_| "arena too large".to_string())?;
-        Ok(Memory { base, data: vec![0; len], perms: vec![0; len >> PAGE_SHIFT], code_dirty: false })
+        Ok(Memory {
+            base,
+            data: vec![0; len],
+            perms: vec![0; len >> PAGE_SHIFT],
+            code_dirty: false,
+        })
     }
 
     /// Lowest guest address of the arena.
@@ -98,7 +108,10 @@ impl Memory {
         let first = ((addr - self.base) >> PAGE_SHIFT) as usize;
         let last = ((page_up(end) - self.base) >> PAGE_SHIFT) as usize;
         // Changing a page that code was decoded from invalidates that code.
-        if self.perms[first..last].iter().any(|p| p & (perm::DECODED | perm::X) != 0) {
+        if self.perms[first..last]
+            .iter()
+            .any(|p| p & (perm::DECODED | perm::X) != 0)
+        {
             self.code_dirty = true;
         }
         self.perms[first..last].fill(perms);
@@ -331,7 +344,7 @@ impl Memory {
         let off = self.check(addr, 1, perm::X, Access::Execute)?;
         let mut end = off as u64;
         let len = self.data.len() as u64;
-        while end < len && end - off as u64 + 1 <= max {
+        while end < len && end - (off as u64) < max {
             let p = self.perms[(end >> PAGE_SHIFT) as usize];
             if p & perm::X == 0 {
                 break;
@@ -367,7 +380,13 @@ impl Memory {
     ///
     /// # Errors
     /// A trap when any byte is not writable; nothing is written then.
-    pub fn fill_pattern(&mut self, addr: u64, len: u64, pattern: u64, width: u8) -> Result<(), Trap> {
+    pub fn fill_pattern(
+        &mut self,
+        addr: u64,
+        len: u64,
+        pattern: u64,
+        width: u8,
+    ) -> Result<(), Trap> {
         if len == 0 {
             return Ok(());
         }
@@ -419,7 +438,9 @@ impl Memory {
     pub fn fill(&mut self, addr: u64, len: u64, byte: u8) -> Result<(), String> {
         let off = addr.wrapping_sub(self.base);
         if off > self.data.len() as u64 || self.data.len() as u64 - off < len {
-            return Err(format!("fill of {len} bytes at {addr:#x} outside the arena"));
+            return Err(format!(
+                "fill of {len} bytes at {addr:#x} outside the arena"
+            ));
         }
         let off = off as usize;
         self.data[off..off + len as usize].fill(byte);
@@ -450,15 +471,34 @@ mod tests {
     #[test]
     fn faults_name_address_and_kind() {
         let mut m = mem();
-        assert_eq!(m.write_u8(0x10000, 1), Err(Trap::WriteToReadOnly { addr: 0x10000 }));
-        assert_eq!(m.read_u8(0x11008), Err(Trap::StackOverflow { addr: 0x11008 }));
+        assert_eq!(
+            m.write_u8(0x10000, 1),
+            Err(Trap::WriteToReadOnly { addr: 0x10000 })
+        );
+        assert_eq!(
+            m.read_u8(0x11008),
+            Err(Trap::StackOverflow { addr: 0x11008 })
+        );
         assert_eq!(
             m.read_u64(0x13ffc),
-            Err(Trap::MemoryOutOfBounds { addr: 0x13ffc, size: 8, access: Access::Read })
+            Err(Trap::MemoryOutOfBounds {
+                addr: 0x13ffc,
+                size: 8,
+                access: Access::Read
+            })
         );
-        assert!(matches!(m.read_u64(u64::MAX - 3), Err(Trap::MemoryOutOfBounds { .. })));
-        assert!(matches!(m.read_u8(0x8000_0000_0000_0000), Err(Trap::MemoryOutOfBounds { .. })));
-        assert!(matches!(m.read_u8(0xffff), Err(Trap::MemoryOutOfBounds { .. })));
+        assert!(matches!(
+            m.read_u64(u64::MAX - 3),
+            Err(Trap::MemoryOutOfBounds { .. })
+        ));
+        assert!(matches!(
+            m.read_u8(0x8000_0000_0000_0000),
+            Err(Trap::MemoryOutOfBounds { .. })
+        ));
+        assert!(matches!(
+            m.read_u8(0xffff),
+            Err(Trap::MemoryOutOfBounds { .. })
+        ));
         // A write straddling writable and guard pages fails on the guard byte.
         assert!(m.write_u32(0x11ffe, 0).is_err());
     }
@@ -467,6 +507,9 @@ mod tests {
     fn fetch_window_stops_at_non_executable_page() {
         let m = mem();
         assert_eq!(m.fetch_window(0x10ff0, 64).unwrap().len(), 16);
-        assert!(matches!(m.fetch_window(0x12000, 16), Err(Trap::ExecuteNonExecutable { .. })));
+        assert!(matches!(
+            m.fetch_window(0x12000, 16),
+            Err(Trap::ExecuteNonExecutable { .. })
+        ));
     }
 }

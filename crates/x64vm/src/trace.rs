@@ -23,7 +23,14 @@ pub struct StepTracer<W: Write> {
 impl<W: Write> StepTracer<W> {
     /// A tracer writing to `out`.
     pub fn new(out: W) -> Self {
-        StepTracer { out, before: [0; 16], flags: 0, line: String::new(), limit: u64::MAX, written: 0 }
+        StepTracer {
+            out,
+            before: [0; 16],
+            flags: 0,
+            line: String::new(),
+            limit: u64::MAX,
+            written: 0,
+        }
     }
 }
 

@@ -77,6 +77,18 @@ pub enum Trap {
         /// The faulting address.
         addr: u64,
     },
+    /// An SSE floating-point exception whose MXCSR mask bit is clear (#XM);
+    /// the destination is not written.
+    SimdFloatException {
+        /// The exception flags the instruction raised (MXCSR bits 0..5).
+        flags: u32,
+    },
+    /// A general-protection fault (#GP) other than alignment, e.g. `ldmxcsr`
+    /// of a value with reserved bits set.
+    GeneralProtection {
+        /// What the instruction attempted.
+        reason: &'static str,
+    },
     /// `int N` for a service nobody serves, or a service given bad arguments.
     InvalidHostCall {
         /// The interrupt number.
@@ -90,6 +102,9 @@ pub enum Trap {
     SyscallNotAllowed,
     /// Output, debug output or allocation exceeded a configured limit.
     LimitExceeded(String),
+    /// An unmasked x87 floating-point exception was pending when a waiting x87
+    /// instruction ran (#MF; natively SIGFPE).
+    FloatingPointException,
 }
 
 impl Trap {
@@ -109,10 +124,13 @@ impl Trap {
             Trap::DivisionByZero => "division_by_zero",
             Trap::DivisionOverflow => "division_overflow",
             Trap::MisalignedAccess { .. } => "misaligned_access",
+            Trap::SimdFloatException { .. } => "simd_float_exception",
+            Trap::GeneralProtection { .. } => "general_protection",
             Trap::InvalidHostCall { .. } => "invalid_host_call",
             Trap::HostError(_) => "host_error",
             Trap::SyscallNotAllowed => "syscall_not_allowed",
             Trap::LimitExceeded(_) => "limit_exceeded",
+            Trap::FloatingPointException => "floating_point_exception",
         }
     }
 }
@@ -121,7 +139,10 @@ impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Trap::MemoryOutOfBounds { addr, size, access } => {
-                write!(f, "memory_out_of_bounds: {access} of {size} bytes at {addr:#x}")
+                write!(
+                    f,
+                    "memory_out_of_bounds: {access} of {size} bytes at {addr:#x}"
+                )
             }
             Trap::WriteToReadOnly { addr }
             | Trap::ReadFromUnreadable { addr }
@@ -138,6 +159,10 @@ impl fmt::Display for Trap {
             Trap::InvalidHostCall { number, reason } => {
                 write!(f, "invalid_host_call: int {number:#x}: {reason}")
             }
+            Trap::SimdFloatException { flags } => {
+                write!(f, "simd_float_exception: unmasked MXCSR flags {flags:#x}")
+            }
+            Trap::GeneralProtection { reason } => write!(f, "general_protection: {reason}"),
             Trap::HostError(m) => write!(f, "host_error: {m}"),
             Trap::LimitExceeded(m) => write!(f, "limit_exceeded: {m}"),
             _ => f.write_str(self.kind()),

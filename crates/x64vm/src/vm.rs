@@ -9,7 +9,8 @@
 //!   guard page
 //!   heap                read/write           served by `alloc`/`free`
 //!   guard page
-//!   stack guard page    faults as stack_overflow
+//!   stack guard region  faults as stack_overflow; as large as the stack (up to
+//!                       1 MiB), so a big frame cannot jump it into the heap
 //!   stack               read/write           grows down from the top
 //! ```
 
@@ -19,11 +20,20 @@ use crate::config::Config;
 use crate::cpu::{Cpu, reg};
 use crate::disasm::disassemble_at;
 use crate::heap::{Heap, HeapError};
-use crate::host::{Env, Flow, GAS_HOST_CALL_BASE, GAS_PER_HEAP_PAGE, Host};
+use crate::host::{
+    Env, Flow, GAS_HOST_CALL_BASE, GAS_PER_FREE_BLOCK_SCANNED, GAS_PER_HEAP_PAGE, Host,
+};
 use crate::interp::{self, CodeCache, NoTrace, Stop, Tracer};
 use crate::loader::{Image, LoadError};
 use crate::mem::{Memory, PAGE_SIZE, page_up, perm};
 use crate::trap::{Access, Trap, TrapReport};
+
+/// Size of the guard region below the stack: the stack's own size, from one page
+/// up to 1 MiB. Any frame that fits in the stack and overflows it faults in the
+/// guard rather than landing in the heap below (stack clash).
+fn stack_guard_size(config: &Config) -> u64 {
+    page_up(config.stack_size.min(1 << 20)).max(PAGE_SIZE)
+}
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,7 +130,7 @@ impl Instance {
         let input_addr = high + PAGE_SIZE;
         let heap_start = input_addr + page_up(input.len().max(1) as u64) + PAGE_SIZE;
         let heap_end = heap_start + page_up(config.heap_size);
-        let stack_low = heap_end + 2 * PAGE_SIZE;
+        let stack_low = heap_end + PAGE_SIZE + stack_guard_size(config);
         let stack_top = stack_low + page_up(config.stack_size.max(PAGE_SIZE));
         let total = stack_top - low;
         if total > config.memory_limit {
@@ -135,23 +145,40 @@ impl Instance {
             mem.load(s.vaddr, &s.data).map_err(io)?;
         }
         // Permissions after the data: pages shared by two segments get the union.
-        for s in &image.segments {
+        // An empty segment maps nothing (not even the page its address falls in).
+        for s in image.segments.iter().filter(|s| s.mem_size > 0) {
             let mut p = s.perms;
             let first = crate::mem::page_down(s.vaddr);
             let mut a = first;
             while a < s.vaddr + s.mem_size {
                 p |= mem.perms_at(a) & !perm::GUARD;
+                if config.enforce_wx && p & perm::W != 0 && p & perm::X != 0 {
+                    return Err(LoadError::Unsupported(format!(
+                        "page {a:#x} would be writable and executable (W^X)"
+                    )));
+                }
                 mem.protect(a, PAGE_SIZE, p).map_err(io)?;
                 p = s.perms;
                 a += PAGE_SIZE;
             }
         }
         mem.load(input_addr, input).map_err(io)?;
-        mem.protect(input_addr, input.len().max(1) as u64, perm::R).map_err(io)?;
-        mem.protect(heap_start, heap_end - heap_start, perm::RW).map_err(io)?;
-        mem.protect(stack_low - PAGE_SIZE, PAGE_SIZE, perm::GUARD).map_err(io)?;
-        mem.protect(stack_low, stack_top - stack_low, perm::RW).map_err(io)?;
-        let layout = Layout { input: input_addr, heap_start, heap_end, stack_low, stack_top };
+        mem.protect(input_addr, input.len().max(1) as u64, perm::R)
+            .map_err(io)?;
+        mem.protect(heap_start, heap_end - heap_start, perm::RW)
+            .map_err(io)?;
+        let guard = stack_guard_size(config);
+        mem.protect(stack_low - guard, guard, perm::GUARD)
+            .map_err(io)?;
+        mem.protect(stack_low, stack_top - stack_low, perm::RW)
+            .map_err(io)?;
+        let layout = Layout {
+            input: input_addr,
+            heap_start,
+            heap_end,
+            stack_low,
+            stack_top,
+        };
         Ok(Instance {
             cpu: Cpu::default(),
             mem,
@@ -227,23 +254,31 @@ impl Instance {
                     break Status::Success;
                 }
                 Stop::Returned => {
-                    let t = Trap::MemoryOutOfBounds { addr: 0, size: 1, access: Access::Execute };
+                    let t = Trap::MemoryOutOfBounds {
+                        addr: 0,
+                        size: 1,
+                        access: Access::Execute,
+                    };
                     break self.trapped(t, 0);
                 }
                 Stop::Trap(t) => break self.trapped(t, self.cpu.rip),
-                Stop::Interrupt(n) => match self.host_call(n, host) {
+                Stop::Interrupt(n, at) => match self.host_call(n, host) {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Finish) => break Status::Success,
                     Ok(Flow::Revert) => break Status::Reverted,
-                    Err(t) => break self.trapped(t, self.cpu.rip.wrapping_sub(2)),
+                    Err(t) => break self.trapped(t, at),
                 },
-                Stop::Syscall => {
-                    let mut env = Env { cpu: &mut self.cpu, mem: &mut self.mem, revert: &mut self.revert };
+                Stop::Syscall(at) => {
+                    let mut env = Env {
+                        cpu: &mut self.cpu,
+                        mem: &mut self.mem,
+                        revert: &mut self.revert,
+                    };
                     match host.syscall(&mut env) {
                         Ok(Flow::Continue) => {}
                         Ok(Flow::Finish) => break Status::Success,
                         Ok(Flow::Revert) => break Status::Reverted,
-                        Err(t) => break self.trapped(t, self.cpu.rip.wrapping_sub(2)),
+                        Err(t) => break self.trapped(t, at),
                     }
                 }
             }
@@ -253,7 +288,11 @@ impl Instance {
 
     fn trapped(&self, trap: Trap, rip: u64) -> Status {
         let instruction = disassemble_at(&self.mem, rip);
-        Status::Trapped(TrapReport { trap, rip, instruction })
+        Status::Trapped(TrapReport {
+            trap,
+            rip,
+            instruction,
+        })
     }
 
     fn outcome(&mut self, status: Status) -> Outcome {
@@ -277,7 +316,11 @@ impl Instance {
 
     /// Serves `int n`: core services here, the rest through `host`.
     fn host_call(&mut self, n: u8, host: &mut dyn Host) -> Result<Flow, Trap> {
-        let mut env = Env { cpu: &mut self.cpu, mem: &mut self.mem, revert: &mut self.revert };
+        let mut env = Env {
+            cpu: &mut self.cpu,
+            mem: &mut self.mem,
+            revert: &mut self.revert,
+        };
         env.charge(GAS_HOST_CALL_BASE)?;
         let too_big = |what: &str, len: u64, max: u64| {
             Trap::LimitExceeded(format!("{what} of {len} bytes exceeds the limit of {max}"))
@@ -336,6 +379,8 @@ impl Instance {
                     }
                     Err(e) => return Err(Trap::HostError(format!("{e:?}"))),
                 };
+                let scanned = self.heap.last_alloc_work();
+                env.charge(scanned.saturating_mul(GAS_PER_FREE_BLOCK_SCANNED))?;
                 // Memory growth: charge for heap pages touched for the first time.
                 let top = page_up(self.heap.top());
                 if top > self.heap_charged_to {

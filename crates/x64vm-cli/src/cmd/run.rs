@@ -42,7 +42,7 @@ fn parse_u64(s: &str) -> Result<u64, String> {
 
 fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let s = s.strip_prefix("0x").unwrap_or(s);
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err("hex input has an odd number of digits".into());
     }
     (0..s.len())

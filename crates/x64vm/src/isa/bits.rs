@@ -14,10 +14,21 @@ pub(super) fn bt(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let (addr, bit) = if i.dst == Loc::Mem && i.src == Loc::Reg {
         let off = sext(raw, i.size);
         let unit = off.div_euclid(bits as i64);
-        let a = ea(cpu, i).wrapping_add((unit * i.size as i64) as u64);
+        // The byte offset is part of the effective address: with a 32-bit
+        // address size it wraps at 4 GiB along with the rest.
+        let mut j = *i;
+        j.disp = i.disp.wrapping_add(unit.wrapping_mul(i.size as i64));
+        let a = ea(cpu, &j);
         (Some(a), off.rem_euclid(bits as i64) as u32)
     } else {
-        (if i.dst == Loc::Mem { Some(ea(cpu, i)) } else { None }, (raw % bits) as u32)
+        (
+            if i.dst == Loc::Mem {
+                Some(ea(cpu, i))
+            } else {
+                None
+            },
+            (raw % bits) as u32,
+        )
     };
     let v = match addr {
         Some(a) => mem.read_sized(a, i.size)?,
@@ -48,7 +59,11 @@ pub(super) fn bsf_bsr(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
         cpu.set_status(flag::ZF);
         return Ok(());
     }
-    let r = if i.op == Op::Bsf { v.trailing_zeros() } else { 63 - v.leading_zeros() };
+    let r = if i.op == Op::Bsf {
+        v.trailing_zeros()
+    } else {
+        63 - v.leading_zeros()
+    };
     write_dst(cpu, mem, i, r as u64)?;
     cpu.set_status(0);
     Ok(())
@@ -65,11 +80,21 @@ pub(super) fn count(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
         }
         Op::Tzcnt => {
             let r = if v == 0 { bits } else { v.trailing_zeros() };
-            (r, if v == 0 { flag::CF } else { 0 } | if r == 0 { flag::ZF } else { 0 })
+            (
+                r,
+                if v == 0 { flag::CF } else { 0 } | if r == 0 { flag::ZF } else { 0 },
+            )
         }
         _ => {
-            let r = if v == 0 { bits } else { v.leading_zeros() - (64 - bits) };
-            (r, if v == 0 { flag::CF } else { 0 } | if r == 0 { flag::ZF } else { 0 })
+            let r = if v == 0 {
+                bits
+            } else {
+                v.leading_zeros() - (64 - bits)
+            };
+            (
+                r,
+                if v == 0 { flag::CF } else { 0 } | if r == 0 { flag::ZF } else { 0 },
+            )
         }
     };
     write_dst(cpu, mem, i, r as u64)?;

@@ -9,6 +9,7 @@ use crate::trap::Trap;
 mod arith;
 mod bits;
 mod control;
+mod fast;
 mod mov;
 mod muldiv;
 mod shift;
@@ -16,14 +17,23 @@ mod sse;
 mod stack;
 mod string;
 mod system;
+// SSE .. SSE4.2 beyond the integer-code basics in sse.rs.
+pub(crate) mod softfloat;
+mod sse_float;
+mod sse_int;
+mod sse_move;
+mod sse_string;
+pub mod x87;
+mod xmm;
 
 pub use system::{CPUID_VENDOR, cpuid};
 
 /// Why execution left the interpreter loop (besides finishing a block).
 #[derive(Debug)]
 pub enum Exit {
-    /// A trap at the current instruction.
-    Trap(Trap),
+    /// A trap at the current instruction. Boxed so that `Result<(), Exit>`, which
+    /// every handler returns, fits in two registers.
+    Trap(Box<Trap>),
     /// `int n`: the host must serve service `n`; RIP is already past the instruction.
     Interrupt(u8),
     /// `syscall`: RIP is already past the instruction.
@@ -31,14 +41,24 @@ pub enum Exit {
 }
 
 impl From<Trap> for Exit {
-    #[inline]
+    // Traps are rare; keep the allocation off the handlers' fast paths.
+    #[cold]
+    #[inline(never)]
     fn from(t: Trap) -> Self {
-        Exit::Trap(t)
+        Exit::Trap(Box::new(t))
     }
 }
 
 /// Result of executing one instruction.
 pub type ExecResult = Result<(), Exit>;
+
+/// Executes one decoded instruction; chosen per instruction at translation.
+pub type Handler = fn(&mut Cpu, &mut Memory, &Inst) -> ExecResult;
+
+/// The handler for `i`: a specialised one for hot shapes, else the generic [`exec`].
+pub fn handler_for(i: &Inst) -> Handler {
+    fast::select(i).unwrap_or(exec)
+}
 
 /// Effective address of the memory operand of `i`.
 #[inline(always)]
@@ -62,7 +82,14 @@ pub(crate) fn ea(cpu: &Cpu, i: &Inst) -> u64 {
 
 /// Reads an operand of `size` bytes, zero-extended.
 #[inline(always)]
-pub(crate) fn read(cpu: &Cpu, mem: &Memory, i: &Inst, loc: Loc, reg: u8, size: u8) -> Result<u64, Trap> {
+pub(crate) fn read(
+    cpu: &Cpu,
+    mem: &Memory,
+    i: &Inst,
+    loc: Loc,
+    reg: u8,
+    size: u8,
+) -> Result<u64, Trap> {
     match loc {
         Loc::Reg => Ok(cpu.read_reg(reg, size)),
         Loc::Mem => mem.read_sized(ea(cpu, i), size),
@@ -74,7 +101,15 @@ pub(crate) fn read(cpu: &Cpu, mem: &Memory, i: &Inst, loc: Loc, reg: u8, size: u
 
 /// Writes an operand of `size` bytes.
 #[inline(always)]
-pub(crate) fn write(cpu: &mut Cpu, mem: &mut Memory, i: &Inst, loc: Loc, reg: u8, size: u8, v: u64) -> Result<(), Trap> {
+pub(crate) fn write(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    i: &Inst,
+    loc: Loc,
+    reg: u8,
+    size: u8,
+    v: u64,
+) -> Result<(), Trap> {
     match loc {
         Loc::Reg => {
             cpu.write_reg(reg, size, v);
@@ -166,20 +201,78 @@ pub fn exec(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
         Op::Lahf | Op::Sahf | Op::Clc | Op::Stc | Op::Cmc | Op::Cld | Op::Std => {
             system::flag_op(cpu, i)
         }
-        Op::Movx | Op::MovdQ | Op::Pxor | Op::Por | Op::Pand | Op::Punpcklqdq | Op::MovHigh => {
-            sse::exec(cpu, mem, i)
-        }
+        Op::Fld
+        | Op::FldConst
+        | Op::Fst
+        | Op::Fist
+        | Op::Farith
+        | Op::Fcom
+        | Op::Fxch
+        | Op::Fcmov
+        | Op::Fmisc
+        | Op::Fmath
+        | Op::Ftrans
+        | Op::Fctl
+        | Op::Fenv => x87::exec(cpu, mem, i),
+        Op::Movx
+        | Op::MovdQ
+        | Op::Pxor
+        | Op::Por
+        | Op::Pand
+        | Op::Punpcklqdq
+        | Op::MovHigh
+        | Op::Padd
+        | Op::Psub
+        | Op::Pcmpeq
+        | Op::Pcmpgt
+        | Op::Pandn
+        | Op::Psll
+        | Op::Psrl
+        | Op::Psra
+        | Op::PshiftBytes
+        | Op::Pshufd
+        | Op::Pshufw
+        | Op::Punpckl
+        | Op::Punpckh
+        | Op::Pinsrw
+        | Op::Pextrw
+        | Op::Pmovmskb => sse::exec(cpu, mem, i),
+        // ---- SSE .. SSE4.2 (sse_float.rs, sse_move.rs, sse_int.rs, sse_string.rs).
+        Op::SseFloatArith | Op::SseFloatDiv | Op::SseFloatApprox => sse_float::arith(cpu, mem, i),
+        Op::SseFloatCmp => sse_float::cmp(cpu, mem, i),
+        Op::SseComi => sse_float::comi(cpu, mem, i),
+        Op::SseCvt => sse_float::cvt(cpu, mem, i),
+        Op::SseRound => sse_float::round(cpu, mem, i),
+        Op::SseDot => sse_float::dot(cpu, mem, i),
+        Op::Ldmxcsr => sse_float::ldmxcsr(cpu, mem, i),
+        Op::Stmxcsr => sse_float::stmxcsr(cpu, mem, i),
+        Op::SseMovScalar => sse_move::mov_scalar(cpu, mem, i),
+        Op::SseMovLow => sse_move::mov_low(cpu, mem, i),
+        Op::SseMovMask => sse_move::mov_mask(cpu, mem, i),
+        Op::SseDup => sse_move::dup(cpu, mem, i),
+        Op::SseShuffle => sse_move::shuffle(cpu, mem, i),
+        Op::SseBlendv => sse_move::blendv(cpu, mem, i),
+        Op::SsePinsr => sse_move::pinsr(cpu, mem, i),
+        Op::SsePextr => sse_move::pextr(cpu, mem, i),
+        Op::SsePmovx => sse_move::pmovx(cpu, mem, i),
+        Op::SseMaskMov => sse_move::maskmov(cpu, mem, i),
+        Op::PackedIntBinary => sse_int::binary(cpu, mem, i),
+        Op::PackedIntUnary => sse_int::unary(cpu, mem, i),
+        Op::Ptest => sse_int::ptest(cpu, mem, i),
+        Op::Crc32 => sse_int::crc32(cpu, mem, i),
+        Op::PcmpStr => sse_string::pcmpstr_op(cpu, mem, i),
+        // ---- end SSE.
         Op::Int => Err(Exit::Interrupt(i.imm as u8)),
         Op::Syscall => Err(Exit::Syscall),
-        Op::Ud2 => Err(Exit::Trap(Trap::InvalidOpcode)),
-        Op::Hlt => Err(Exit::Trap(Trap::Halt)),
-        Op::Int3 => Err(Exit::Trap(Trap::Breakpoint)),
+        Op::Ud2 => Err(Trap::InvalidOpcode.into()),
+        Op::Hlt => Err(Trap::Halt.into()),
+        Op::Int3 => Err(Trap::Breakpoint.into()),
         Op::Unsupported => {
             let bytes = (0..15u64)
                 .map_while(|k| mem.read_u8(i.addr.wrapping_add(k)).ok())
                 .take(i.len.max(1) as usize)
                 .collect();
-            Err(Exit::Trap(Trap::UnsupportedInstruction { bytes }))
+            Err(Trap::UnsupportedInstruction { bytes }.into())
         }
     }
 }

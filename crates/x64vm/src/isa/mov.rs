@@ -40,7 +40,11 @@ pub(super) fn lea(cpu: &mut Cpu, i: &Inst) -> ExecResult {
 /// 32-bit destination is zero-extended even when the condition is false.
 pub(super) fn cmov(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let v = read_src(cpu, mem, i)?;
-    let r = if cpu.cond(i.cc) { v } else { cpu.read_reg(i.dreg, i.size) };
+    let r = if cpu.cond(i.cc) {
+        v
+    } else {
+        cpu.read_reg(i.dreg, i.size)
+    };
     cpu.write_reg(i.dreg, i.size, r);
     Ok(())
 }
@@ -66,8 +70,15 @@ pub(super) fn xadd(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let a = read_dst(cpu, mem, i)?;
     let b = read_src(cpu, mem, i)?;
     let r = a.wrapping_add(b) & mask(i.size);
-    write(cpu, mem, i, i.src, i.sreg, i.size, a)?;
-    write_dst(cpu, mem, i, r)?;
+    if i.dst == Loc::Mem {
+        // Memory first: the source register may be part of the address.
+        write_dst(cpu, mem, i, r)?;
+        write(cpu, mem, i, i.src, i.sreg, i.size, a)?;
+    } else {
+        // Register order matters when both are the same: the sum wins.
+        write(cpu, mem, i, i.src, i.sreg, i.size, a)?;
+        write_dst(cpu, mem, i, r)?;
+    }
     cpu.set_flags(FlagOp::Add, i.size, a, b, r);
     Ok(())
 }
@@ -97,7 +108,7 @@ pub(super) fn cmpxchg_wide(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecRes
     let half = i.size / 2;
     let m = mask(half);
     let (lo, hi) = if i.size == 16 {
-        if a % 16 != 0 {
+        if !a.is_multiple_of(16) {
             return Err(Trap::MisalignedAccess { addr: a }.into());
         }
         let v = mem.read_u128(a)?;

@@ -15,7 +15,10 @@ fn get_pair(cpu: &Cpu, size: u8) -> (u64, u64) {
         let ax = cpu.gpr[reg::RAX] & 0xffff;
         (ax & 0xff, ax >> 8)
     } else {
-        (cpu.gpr[reg::RAX] & mask(size), cpu.gpr[reg::RDX] & mask(size))
+        (
+            cpu.gpr[reg::RAX] & mask(size),
+            cpu.gpr[reg::RDX] & mask(size),
+        )
     }
 }
 
@@ -53,7 +56,11 @@ pub(super) fn mul1(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
 /// IMUL r, r/m and IMUL r, r/m, imm: truncated signed product.
 pub(super) fn imul2(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let b = read_src(cpu, mem, i)?;
-    let a = if i.has_imm { i.imm & mask(i.size) } else { cpu.read_reg(i.dreg, i.size) };
+    let a = if i.has_imm {
+        i.imm & mask(i.size)
+    } else {
+        cpu.read_reg(i.dreg, i.size)
+    };
     let p = sext(a, i.size) as i128 * sext(b, i.size) as i128;
     let lo = p as u64 & mask(i.size);
     write_dst(cpu, mem, i, lo)?;

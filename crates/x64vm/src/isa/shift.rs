@@ -1,6 +1,7 @@
 //! shl/sal, shr, sar, rol, ror, rcl, rcr, shld, shrd.
 //!
-//! A masked count of zero changes nothing, flags included. For counts above 1
+//! A masked count of zero changes nothing, flags included (a 32-bit register
+//! destination still has its upper half cleared). For counts above 1
 //! OF is undefined; x64vm computes it with the count-1 formula on the final
 //! result (docs/semantics.md). AF is cleared.
 
@@ -14,6 +15,15 @@ fn count(cpu: &Cpu, mem: &Memory, i: &Inst) -> Result<u32, crate::trap::Trap> {
     Ok(if i.size == 8 { c & 63 } else { c & 31 })
 }
 
+/// A masked count of zero changes neither the operand nor the flags, but a
+/// 32-bit register destination is still written, which clears its upper half.
+fn zero_count(cpu: &mut Cpu, i: &Inst, a: u64) -> ExecResult {
+    if i.dst == Loc::Reg && i.size == 4 {
+        cpu.write_reg(i.dreg, 4, a);
+    }
+    Ok(())
+}
+
 fn szp(size: u8, r: u64) -> u64 {
     let mut f = 0;
     if r & mask(size) == 0 {
@@ -22,7 +32,7 @@ fn szp(size: u8, r: u64) -> u64 {
     if r & sign_bit(size) != 0 {
         f |= flag::SF;
     }
-    if (r as u8).count_ones() % 2 == 0 {
+    if (r as u8).count_ones().is_multiple_of(2) {
         f |= flag::PF;
     }
     f
@@ -32,9 +42,9 @@ fn szp(size: u8, r: u64) -> u64 {
 pub(super) fn shift(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let n = count(cpu, mem, i)?;
     if n == 0 {
-        // Still performs the read (and so the fault check) but changes nothing.
-        read_dst(cpu, mem, i)?;
-        return Ok(());
+        // Still performs the read (and so the fault check).
+        let a = read_dst(cpu, mem, i)?;
+        return zero_count(cpu, i, a);
     }
     let bits = i.size as u32 * 8;
     let a = read_dst(cpu, mem, i)?;
@@ -74,12 +84,14 @@ pub(super) fn rotate(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let n = count(cpu, mem, i)?;
     let a = read_dst(cpu, mem, i)?;
     if n == 0 {
-        return Ok(());
+        return zero_count(cpu, i, a);
     }
     let bits = i.size as u32 * 8;
     let k = n % bits;
     let m = mask(i.size);
-    let r = if k == 0 { a } else if i.op == Op::Rol {
+    let r = if k == 0 {
+        a
+    } else if i.op == Op::Rol {
         ((a << k) | (a >> (bits - k))) & m
     } else {
         ((a >> k) | (a << (bits - k))) & m
@@ -108,7 +120,7 @@ pub(super) fn rotate_carry(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecRes
         _ => n,
     };
     if n == 0 {
-        return Ok(());
+        return zero_count(cpu, i, a);
     }
     let m = mask(i.size);
     let top = sign_bit(i.size);
@@ -128,7 +140,11 @@ pub(super) fn rotate_carry(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecRes
     let _ = bits;
     write_dst(cpu, mem, i, r)?;
     let msb = r & top != 0;
-    let of = if i.op == Op::Rcl { msb != cf } else { msb != (r & (top >> 1) != 0) };
+    let of = if i.op == Op::Rcl {
+        msb != cf
+    } else {
+        msb != (r & (top >> 1) != 0)
+    };
     let s = cpu.status() & !(flag::CF | flag::OF);
     cpu.set_status(s | cf as u64 | if of { flag::OF } else { 0 });
     Ok(())
@@ -136,11 +152,15 @@ pub(super) fn rotate_carry(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecRes
 
 /// SHLD/SHRD r/m, r, imm8/CL.
 pub(super) fn double(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
-    let raw = if i.ssize == 1 { cpu.gpr[1] as u32 } else { i.imm as u32 };
+    let raw = if i.ssize == 1 {
+        cpu.gpr[1] as u32
+    } else {
+        i.imm as u32
+    };
     let n = if i.size == 8 { raw & 63 } else { raw & 31 };
     let a = read_dst(cpu, mem, i)?;
     if n == 0 {
-        return Ok(());
+        return zero_count(cpu, i, a);
     }
     let b = read(cpu, mem, i, Loc::Reg, i.sreg, i.size)?;
     let bits = i.size as u32 * 8;
@@ -150,7 +170,11 @@ pub(super) fn double(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     // deterministic result of that computation.
     let (r, cf) = if i.op == Op::Shld {
         let cat: u128 = ((a as u128) << bits) | b as u128;
-        let cat = if i.size == 2 { (cat << 32) | ((a as u128) << 16) | b as u128 } else { cat };
+        let cat = if i.size == 2 {
+            (cat << 32) | ((a as u128) << 16) | b as u128
+        } else {
+            cat
+        };
         let width = if i.size == 2 { 64 } else { 2 * bits };
         let shifted = cat << n;
         let r = (shifted >> (width - bits)) as u64 & m;

@@ -46,22 +46,30 @@ pub(super) fn pop(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     Ok(())
 }
 
-/// ENTER imm16, imm8.
+/// ENTER imm16, imm8. Registers change only once everything succeeded: like
+/// hardware, the instruction ends with a write check of the qword at the final
+/// RSP, so a frame reaching unwritable memory faults with RSP and RBP unchanged.
 pub(super) fn enter(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let level = i.cc & 31;
-    push_val(cpu, mem, 8, cpu.gpr[reg::RBP])?;
-    let frame = cpu.gpr[reg::RSP];
+    let mut sp = cpu.gpr[reg::RSP].wrapping_sub(8);
+    mem.write_u64(sp, cpu.gpr[reg::RBP])?;
+    let frame = sp;
     if level > 0 {
         let mut bp = cpu.gpr[reg::RBP];
         for _ in 1..level {
             bp = bp.wrapping_sub(8);
             let v = mem.read_u64(bp)?;
-            push_val(cpu, mem, 8, v)?;
+            sp = sp.wrapping_sub(8);
+            mem.write_u64(sp, v)?;
         }
-        push_val(cpu, mem, 8, frame)?;
+        sp = sp.wrapping_sub(8);
+        mem.write_u64(sp, frame)?;
     }
+    sp = sp.wrapping_sub(i.imm);
+    let probe = mem.read_u64(sp)?;
+    mem.write_u64(sp, probe)?;
     cpu.gpr[reg::RBP] = frame;
-    cpu.gpr[reg::RSP] = cpu.gpr[reg::RSP].wrapping_sub(i.imm);
+    cpu.gpr[reg::RSP] = sp;
     Ok(())
 }
 
@@ -82,7 +90,11 @@ pub(super) fn pushf(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
 /// POPF/POPFQ: only user-writable flags change.
 pub(super) fn popf(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     let v = pop_val(cpu, mem, i.size)?;
-    let v = if i.size == 2 { (cpu.rflags() & !0xffff) | v } else { v };
+    let v = if i.size == 2 {
+        (cpu.rflags() & !0xffff) | v
+    } else {
+        v
+    };
     cpu.set_rflags(v);
     Ok(())
 }

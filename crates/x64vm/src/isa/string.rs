@@ -1,7 +1,8 @@
 //! movs, stos, lods, cmps, scas with rep / repe / repne.
 //!
 //! Each iteration beyond the first costs gas (docs/gas.md), charged before it
-//! runs, so a huge RCX runs out of gas instead of hanging. Forward `rep movs`
+//! runs, so a huge RCX runs out of gas instead of hanging: up front for the
+//! unconditional forms, one by one for repe/repne cmps and scas. Forward `rep movs`
 //! and `rep stos` take a bulk path that is equivalent to the byte-wise loop.
 
 use super::ExecResult;
@@ -43,11 +44,21 @@ pub(super) fn string(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     if count == 0 {
         return Ok(());
     }
-    charge(cpu, count - 1)?;
-    if !cpu.df() && bulk(cpu, mem, i, count)? {
-        return Ok(());
+    // repe/repne cmps and scas may stop early (the `repne scasb` strlen idiom runs
+    // with RCX = -1): they pay per iteration run. The others run the full count.
+    let conditional = matches!(i.op, Op::Cmps | Op::Scas);
+    if !conditional {
+        charge(cpu, count - 1)?;
+        if !cpu.df() && bulk(cpu, mem, i, count)? {
+            return Ok(());
+        }
     }
+    let mut first = true;
     loop {
+        if conditional && !first {
+            charge(cpu, 1)?;
+        }
+        first = false;
         let keep_going = once(cpu, mem, i, step)?;
         cpu.gpr[reg::RCX] -= 1;
         if cpu.gpr[reg::RCX] == 0 || !keep_going {
@@ -59,7 +70,9 @@ pub(super) fn string(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
 /// Fast path for forward `rep movs` / `rep stos`. Returns false when the slow
 /// loop must run instead (overlap that replicates, a fault somewhere in the range).
 fn bulk(cpu: &mut Cpu, mem: &mut Memory, i: &Inst, count: u64) -> Result<bool, Trap> {
-    let Some(len) = count.checked_mul(i.size as u64) else { return Ok(false) };
+    let Some(len) = count.checked_mul(i.size as u64) else {
+        return Ok(false);
+    };
     let dst = cpu.gpr[reg::RDI];
     match i.op {
         Op::Stos => {

@@ -13,11 +13,21 @@ pub const CPUID_VENDOR: &[u8; 12] = b"x64vm-VM x86";
 pub fn cpuid(leaf: u32, _subleaf: u32) -> (u32, u32, u32, u32) {
     let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     match leaf {
-        0 => (1, word(&CPUID_VENDOR[0..4]), word(&CPUID_VENDOR[8..12]), word(&CPUID_VENDOR[4..8])),
-        // Family 6, model 0, stepping 0. ECX: CX16 (13), POPCNT (23).
-        // EDX: TSC (4), CX8 (8), CMOV (15), SSE (25), SSE2 (26) — the x86-64 baseline
-        // moves; see docs/semantics.md for which SSE instructions exist so far.
-        1 => (0x0000_0600, 0, (1 << 13) | (1 << 23), (1 << 4) | (1 << 8) | (1 << 15) | (1 << 25) | (1 << 26)),
+        0 => (
+            1,
+            word(&CPUID_VENDOR[0..4]),
+            word(&CPUID_VENDOR[8..12]),
+            word(&CPUID_VENDOR[4..8]),
+        ),
+        // Family 6, model 0, stepping 0. ECX: SSE3 (0), SSSE3 (9), CX16 (13),
+        // SSE4.1 (19), SSE4.2 (20, with CRC32), POPCNT (23).
+        // EDX: FPU (0, x87), TSC (4), CX8 (8), CMOV (15, with FCMOV), SSE (25), SSE2 (26).
+        1 => (
+            0x0000_0600,
+            0,
+            1 | (1 << 9) | (1 << 13) | (1 << 19) | (1 << 20) | (1 << 23),
+            1 | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 25) | (1 << 26),
+        ),
         0x8000_0000 => (0x8000_0001, 0, 0, 0),
         // ECX: LAHF/SAHF in 64-bit mode (0), LZCNT (5). EDX: SYSCALL (11), LM (29).
         0x8000_0001 => (0, 0, 1 | (1 << 5), (1 << 11) | (1 << 29)),

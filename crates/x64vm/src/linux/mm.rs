@@ -81,7 +81,7 @@ impl Mm {
             // MAP_FIXED inside the mmap area or the break area: just (re)map the pages.
             let inside =
                 |lo: u64, hi: u64| addr >= lo && addr.checked_add(len).is_some_and(|e| e <= hi);
-            if addr % PAGE_SIZE != 0
+            if !addr.is_multiple_of(PAGE_SIZE)
                 || !(inside(self.mmap_start, self.mmap_end) || inside(self.brk_start, self.brk_end))
             {
                 return -super::syscalls::ENOMEM;
@@ -103,7 +103,7 @@ impl Mm {
     /// `munmap`: whole mappings are returned to the allocator; partial unmaps
     /// only revoke access (the address range is not reused).
     pub(crate) fn munmap(&mut self, mem: &mut Memory, addr: u64, len: u64) -> i64 {
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return -super::syscalls::EINVAL;
         }
         let len = page_up(len);
@@ -117,7 +117,7 @@ impl Mm {
 
     /// `mprotect` within the arena.
     pub(crate) fn mprotect(&mut self, mem: &mut Memory, addr: u64, len: u64, prot: u64) -> i64 {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return -super::syscalls::EINVAL;
         }
         match mem.protect(addr, page_up(len), prot_to_perms(prot)) {

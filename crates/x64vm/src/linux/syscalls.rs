@@ -173,6 +173,41 @@ impl LinuxHost {
             .collect()
     }
 
+    /// `poll`: the standard streams and open files are always ready; closed
+    /// descriptors report POLLNVAL. Nothing ever blocks.
+    fn poll(&mut self, env: &mut Env<'_>, fds: u64, n: u64) -> i64 {
+        const POLLIN: u16 = 1;
+        const POLLOUT: u16 = 4;
+        const POLLNVAL: u16 = 0x20;
+        if n > 1024 {
+            return -EINVAL;
+        }
+        let mut ready = 0;
+        for k in 0..n {
+            let at = fds.wrapping_add(k * 8);
+            let Ok(fd) = env.mem.read_u32(at) else {
+                return -EFAULT;
+            };
+            let Ok(events) = env.mem.read_u16(at + 4) else {
+                return -EFAULT;
+            };
+            let revents = if (fd as i32) < 0 {
+                0
+            } else if self.fs.node(u64::from(fd)).is_none() {
+                POLLNVAL
+            } else {
+                events & (POLLIN | POLLOUT)
+            };
+            if env.mem.write_u16(at + 6, revents).is_err() {
+                return -EFAULT;
+            }
+            if revents != 0 {
+                ready += 1;
+            }
+        }
+        ready
+    }
+
     /// Serves one call; `Ok(None)` means the process exited.
     fn dispatch(&mut self, nr: u64, env: &mut Env<'_>) -> Result<Option<i64>, Trap> {
         let a = [
@@ -244,7 +279,7 @@ impl LinuxHost {
             12 => self.mm.brk(env.mem, a[0]) as i64,
             // rt_sigaction, rt_sigprocmask: signals never arrive; report empty old state
             13 | 14 => {
-                let old = if nr == 13 { a[2] } else { a[2] };
+                let old = a[2];
                 if old != 0 {
                     let n = if nr == 13 { 32 } else { 8 };
                     if env.mem.write_bytes(old, &vec![0u8; n]).is_err() {
@@ -294,7 +329,19 @@ impl LinuxHost {
                 Ok(_) => -ENOENT,
                 Err(e) => e,
             },
+            7 => self.poll(env, a[0], a[1]),
             24 => 0, // sched_yield
+            // kill / tgkill / tkill of itself (abort()): the process dies of the signal,
+            // reported like a shell does, as 128 + signal.
+            62 | 200 | 234 => {
+                let sig = if nr == 234 { a[2] } else { a[1] };
+                if sig == 0 {
+                    0
+                } else {
+                    self.exit_code = Some(128 + (sig as i32 & 0x7f));
+                    return Ok(None);
+                }
+            }
             25 => self.mm.mremap(env.mem, a[0], a[1], a[2], a[3] & 1 != 0),
             28 => 0, // madvise
             32 => self.fs.dup(a[0]),

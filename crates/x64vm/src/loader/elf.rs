@@ -1,7 +1,7 @@
 //! ELF64 x86-64 loading: ET_EXEC and static-PIE ET_DYN.
 
-use object::elf::{self, FileHeader64, ProgramHeader64};
 use object::LittleEndian as LE;
+use object::elf::{self, FileHeader64, ProgramHeader64};
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, Sym};
 
 use super::{Image, LoadError, Segment};
@@ -37,13 +37,20 @@ pub fn load_elf(data: &[u8], enforce_wx: bool) -> Result<Image, LoadError> {
     let hdr = FileHeader64::<LE>::parse(data).map_err(|e| malformed(e.to_string()))?;
     let e = LE;
     if hdr.e_machine(e) != elf::EM_X86_64 {
-        return Err(LoadError::Unsupported(format!("machine {} is not x86-64", hdr.e_machine(e))));
+        return Err(LoadError::Unsupported(format!(
+            "machine {} is not x86-64",
+            hdr.e_machine(e)
+        )));
     }
     let kind = hdr.e_type(e);
     if kind != elf::ET_EXEC && kind != elf::ET_DYN {
-        return Err(LoadError::Unsupported(format!("ELF type {kind} is not an executable")));
+        return Err(LoadError::Unsupported(format!(
+            "ELF type {kind} is not an executable"
+        )));
     }
-    let phdrs = hdr.program_headers(e, data).map_err(|e| malformed(e.to_string()))?;
+    let phdrs = hdr
+        .program_headers(e, data)
+        .map_err(|e| malformed(e.to_string()))?;
     if phdrs.is_empty() {
         return Err(malformed("no program headers"));
     }
@@ -62,7 +69,11 @@ pub fn load_elf(data: &[u8], enforce_wx: bool) -> Result<Image, LoadError> {
     if low == u64::MAX {
         return Err(malformed("no PT_LOAD segment"));
     }
-    let bias = if kind == elf::ET_DYN { PIE_BASE.wrapping_sub(page_down(low)) } else { 0 };
+    let bias = if kind == elf::ET_DYN {
+        PIE_BASE.wrapping_sub(page_down(low))
+    } else {
+        0
+    };
 
     let mut segments = Vec::new();
     let mut exec_stack = false;
@@ -101,7 +112,10 @@ pub fn load_elf(data: &[u8], enforce_wx: bool) -> Result<Image, LoadError> {
     }
     image.phdr = phdr_addr;
     if !image.is_executable(image.entry) {
-        return Err(malformed(format!("entry point {:#x} is not in executable memory", image.entry)));
+        return Err(malformed(format!(
+            "entry point {:#x} is not in executable memory",
+            image.entry
+        )));
     }
     for ph in phdrs {
         if let Some(dynamic) = ph.dynamic(e, data).map_err(|e| malformed(e.to_string()))? {
@@ -112,21 +126,39 @@ pub fn load_elf(data: &[u8], enforce_wx: bool) -> Result<Image, LoadError> {
     Ok(image)
 }
 
-fn segment(ph: &ProgramHeader64<LE>, data: &[u8], bias: u64, wx: bool) -> Result<Segment, LoadError> {
+fn segment(
+    ph: &ProgramHeader64<LE>,
+    data: &[u8],
+    bias: u64,
+    wx: bool,
+) -> Result<Segment, LoadError> {
     let e = LE;
     let (vaddr, memsz, filesz) = (ph.p_vaddr(e), ph.p_memsz(e), ph.p_filesz(e));
     if filesz > memsz {
-        return Err(malformed(format!("segment at {vaddr:#x}: file size exceeds memory size")));
+        return Err(malformed(format!(
+            "segment at {vaddr:#x}: file size exceeds memory size"
+        )));
     }
     if memsz > MAX_IMAGE_SPAN {
-        return Err(LoadError::TooLarge(format!("segment at {vaddr:#x} is {memsz} bytes")));
+        return Err(LoadError::TooLarge(format!(
+            "segment at {vaddr:#x} is {memsz} bytes"
+        )));
     }
-    let bytes = ph.data(e, data).map_err(|_| {
-        malformed(format!("segment at {vaddr:#x}: file range is outside the file"))
-    })?;
+    // A segment with nothing in the file (all bss) does not care where p_offset points.
+    let bytes = if filesz == 0 {
+        &[][..]
+    } else {
+        ph.data(e, data).map_err(|_| {
+            malformed(format!(
+                "segment at {vaddr:#x}: file range is outside the file"
+            ))
+        })?
+    };
     let vaddr = vaddr.wrapping_add(bias);
     if vaddr.checked_add(memsz).is_none_or(|end| end > (1 << 47)) || vaddr < 0x1000 {
-        return Err(malformed(format!("segment at {vaddr:#x} is outside the user address range")));
+        return Err(malformed(format!(
+            "segment at {vaddr:#x} is outside the user address range"
+        )));
     }
     let f = ph.p_flags(e);
     let mut perms = 0;
@@ -144,7 +176,12 @@ fn segment(ph: &ProgramHeader64<LE>, data: &[u8], bias: u64, wx: bool) -> Result
             "segment at {vaddr:#x} is both writable and executable (W^X)"
         )));
     }
-    Ok(Segment { vaddr, data: bytes.to_vec(), mem_size: memsz, perms })
+    Ok(Segment {
+        vaddr,
+        data: bytes.to_vec(),
+        mem_size: memsz,
+        perms,
+    })
 }
 
 /// Rejects overlapping segments, W^X conflicts on shared pages and absurd spans.
@@ -158,21 +195,42 @@ fn check_layout(segments: &mut [Segment], wx: bool) -> Result<(), LoadError> {
                 a.vaddr, b.vaddr
             )));
         }
-        let shared_page = page_up(a.vaddr + a.mem_size) > page_down(b.vaddr);
-        let union = a.perms | b.perms;
-        if wx && shared_page && union & perm::W != 0 && union & perm::X != 0 {
+    }
+    // A page shared by several segments gets the union of their permissions (see
+    // `Instance::new`), so W^X is checked per page, across every segment on it,
+    // not just between neighbours. Empty segments map nothing.
+    let mut last: Option<(u64, u8, u64)> = None; // (page, union of perms, first segment on it)
+    for s in segments.iter().filter(|s| s.mem_size > 0) {
+        let first = page_down(s.vaddr);
+        let (mut union, mut from) = (s.perms, s.vaddr);
+        if let Some((page, p, at)) = last
+            && page == first
+        {
+            union |= p;
+            from = at;
+        }
+        if wx && union & perm::W != 0 && union & perm::X != 0 {
             return Err(LoadError::Unsupported(format!(
-                "segments at {:#x} and {:#x} share a page that would be writable and executable (W^X)",
-                a.vaddr, b.vaddr
+                "segments at {from:#x} and {:#x} share a page that would be writable and executable (W^X)",
+                s.vaddr
             )));
         }
+        let end_page = page_down(s.vaddr + s.mem_size - 1);
+        last = Some(if end_page == first {
+            (first, union, from)
+        } else {
+            (end_page, s.perms, s.vaddr)
+        });
     }
     let (low, high) = match (segments.first(), segments.last()) {
         (Some(f), Some(l)) => (page_down(f.vaddr), page_up(l.vaddr + l.mem_size)),
         _ => return Err(malformed("no PT_LOAD segment")),
     };
     if high - low > MAX_IMAGE_SPAN {
-        return Err(LoadError::TooLarge(format!("segments span {} bytes", high - low)));
+        return Err(LoadError::TooLarge(format!(
+            "segments span {} bytes",
+            high - low
+        )));
     }
     Ok(())
 }
@@ -186,16 +244,22 @@ fn relocate(image: &mut Image, dynamic: &[elf::Dyn64<LE>], bias: u64) -> Result<
     for d in dynamic {
         match d.d_tag(e) as i64 {
             t if t == elf::DT_NEEDED as i64 => {
-                return Err(LoadError::Unsupported("needs shared libraries (DT_NEEDED)".into()));
+                return Err(LoadError::Unsupported(
+                    "needs shared libraries (DT_NEEDED)".into(),
+                ));
             }
             t if t == elf::DT_RELA as i64 => rela = Some(d.d_val(e)),
             t if t == elf::DT_RELASZ as i64 => relasz = d.d_val(e),
             t if t == elf::DT_RELAENT as i64 => relaent = d.d_val(e),
             t if t == elf::DT_JMPREL as i64 => {
-                return Err(LoadError::Unsupported("needs lazy binding (DT_JMPREL)".into()));
+                return Err(LoadError::Unsupported(
+                    "needs lazy binding (DT_JMPREL)".into(),
+                ));
             }
             t if t == elf::DT_REL as i64 => {
-                return Err(LoadError::Unsupported("REL relocations are not supported".into()));
+                return Err(LoadError::Unsupported(
+                    "REL relocations are not supported".into(),
+                ));
             }
             _ => {}
         }
@@ -232,8 +296,13 @@ fn read_image(image: &Image, addr: u64, len: u64) -> Result<Vec<u8>, LoadError> 
             return Ok(s.data[o..o + len as usize].to_vec());
         }
     }
-    Err(malformed(format!("relocation table at {addr:#x} is not in a loaded segment")))
+    Err(malformed(format!(
+        "relocation table at {addr:#x} is not in a loaded segment"
+    )))
 }
+
+/// How far into a segment's bss a relocation may reach.
+const MAX_BSS_RELOC_GROWTH: usize = 16 << 20;
 
 fn write_image(image: &mut Image, addr: u64, bytes: &[u8]) -> Result<(), LoadError> {
     let len = bytes.len() as u64;
@@ -241,28 +310,55 @@ fn write_image(image: &mut Image, addr: u64, bytes: &[u8]) -> Result<(), LoadErr
         if addr >= s.vaddr && addr.saturating_add(len) <= s.vaddr + s.mem_size {
             let o = (addr - s.vaddr) as usize;
             if s.data.len() < o + bytes.len() {
+                // A target in bss makes the bss before it initialised data: bounded,
+                // so a tiny file cannot make the loader allocate gigabytes.
+                if o + bytes.len() > s.data.len() + MAX_BSS_RELOC_GROWTH {
+                    return Err(LoadError::TooLarge(format!(
+                        "relocation target {addr:#x} lies {} bytes into bss",
+                        o - s.data.len()
+                    )));
+                }
                 s.data.resize(o + bytes.len(), 0);
             }
             s.data[o..o + bytes.len()].copy_from_slice(bytes);
             return Ok(());
         }
     }
-    Err(malformed(format!("relocation target {addr:#x} is not in a loaded segment")))
+    Err(malformed(format!(
+        "relocation target {addr:#x} is not in a loaded segment"
+    )))
 }
 
 /// Collects defined symbols; a missing or broken symbol table just yields none.
-fn symbols(hdr: &FileHeader64<LE>, data: &[u8], bias: u64) -> std::collections::BTreeMap<String, u64> {
+fn symbols(
+    hdr: &FileHeader64<LE>,
+    data: &[u8],
+    bias: u64,
+) -> std::collections::BTreeMap<String, u64> {
     let e = LE;
     let mut out = std::collections::BTreeMap::new();
-    let Ok(sections) = hdr.sections(e, data) else { return out };
+    let Ok(sections) = hdr.sections(e, data) else {
+        return out;
+    };
     for kind in [elf::SHT_DYNSYM, elf::SHT_SYMTAB] {
-        let Ok(table) = sections.symbols(e, data, kind) else { continue };
+        let Ok(table) = sections.symbols(e, data, kind) else {
+            continue;
+        };
         for sym in table.iter() {
-            if sym.st_shndx(e) == elf::SHN_UNDEF || !matches!(sym.st_type(), elf::STT_FUNC | elf::STT_OBJECT | elf::STT_NOTYPE) {
+            if sym.st_shndx(e) == elf::SHN_UNDEF
+                || !matches!(
+                    sym.st_type(),
+                    elf::STT_FUNC | elf::STT_OBJECT | elf::STT_NOTYPE
+                )
+            {
                 continue;
             }
-            let Ok(name) = sym.name(e, table.strings()) else { continue };
-            let Ok(name) = std::str::from_utf8(name) else { continue };
+            let Ok(name) = sym.name(e, table.strings()) else {
+                continue;
+            };
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
             if name.is_empty() {
                 continue;
             }

@@ -68,12 +68,20 @@ pub struct Image {
 impl Image {
     /// Lowest mapped address (page-aligned).
     pub fn low(&self) -> u64 {
-        self.segments.iter().map(|s| crate::mem::page_down(s.vaddr)).min().unwrap_or(0)
+        self.segments
+            .iter()
+            .map(|s| crate::mem::page_down(s.vaddr))
+            .min()
+            .unwrap_or(0)
     }
 
     /// One past the highest mapped address (page-aligned).
     pub fn high(&self) -> u64 {
-        self.segments.iter().map(|s| crate::mem::page_up(s.vaddr + s.mem_size)).max().unwrap_or(0)
+        self.segments
+            .iter()
+            .map(|s| crate::mem::page_up(s.vaddr + s.mem_size))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Resolves an entry symbol name (or a hex/decimal address) to an address.
@@ -81,11 +89,8 @@ impl Image {
         if let Some(&a) = self.symbols.get(name) {
             return Some(a);
         }
-        let parsed = match name.strip_prefix("0x") {
-            Some(h) => u64::from_str_radix(h, 16).ok(),
-            None => None,
-        };
-        parsed
+        name.strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
     }
 
     /// Whether `addr` lies in an executable segment.
