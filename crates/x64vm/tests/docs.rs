@@ -57,6 +57,7 @@ fn abi_md_matches_the_abi_crate() {
         .collect();
     let code: Vec<(u8, String)> = x64vm_abi::CORE_SERVICES
         .iter()
+        .chain(x64vm_abi::CHAIN_SERVICES)
         .map(|s| (s.number, s.name.to_string()))
         .collect();
     assert_eq!(documented, code);
