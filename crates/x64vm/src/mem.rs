@@ -182,9 +182,40 @@ impl Memory {
         self.perms[first..=last].iter().all(|p| p & need != 0)
     }
 
+    /// The fast path of a fixed-size access: the offset of `addr` when the access
+    /// lies within one page whose permission bits, masked with `mask`, equal `want`.
+    /// Anything else (page-crossing, outside the arena, wrong permissions, decoded
+    /// code) returns `None` and takes the general path.
+    #[inline(always)]
+    fn fast_offset<const N: usize>(&self, addr: u64, mask: u8, want: u8) -> Option<usize> {
+        let off = addr.wrapping_sub(self.base) as usize;
+        // perms has exactly one entry per page of data, so a page index inside
+        // perms means the whole page is inside data.
+        let p = *self.perms.get(off >> PAGE_SHIFT)?;
+        (p & mask == want && (off & (PAGE_SIZE as usize - 1)) <= PAGE_SIZE as usize - N).then_some(off)
+    }
+
+    /// Copies `N` bytes out of the arena at an offset from [`Memory::fast_offset`].
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn load_at<const N: usize>(&self, off: usize) -> [u8; N] {
+        debug_assert!(off + N <= self.data.len());
+        let mut b = [0u8; N];
+        // SAFETY: `off` comes from `fast_offset::<N>`: its page index is below
+        // `perms.len()`, `perms.len() * PAGE_SIZE == data.len()` (set in `new`, never
+        // changed), and the access does not cross the page, so `off + N <= data.len()`.
+        // Measured: removing this bounds check saves ~6% of host instructions on
+        // memory-heavy guest code (callgrind, fib and sieve benches).
+        b.copy_from_slice(unsafe { self.data.get_unchecked(off..off + N) });
+        b
+    }
+
     /// Reads `N` bytes.
     #[inline(always)]
     fn read_array<const N: usize>(&self, addr: u64) -> Result<[u8; N], Trap> {
+        if let Some(off) = self.fast_offset::<N>(addr, perm::R, perm::R) {
+            return Ok(self.load_at(off));
+        }
         let off = self.check(addr, N as u64, perm::R, Access::Read)?;
         let mut b = [0u8; N];
         b.copy_from_slice(&self.data[off..off + N]);
@@ -245,7 +276,15 @@ impl Memory {
 
     /// Writes `N` bytes.
     #[inline(always)]
+    #[allow(unsafe_code)]
     fn write_array<const N: usize>(&mut self, addr: u64, b: [u8; N]) -> Result<(), Trap> {
+        if let Some(off) = self.fast_offset::<N>(addr, perm::W | perm::DECODED, perm::W) {
+            debug_assert!(off + N <= self.data.len());
+            // SAFETY: as in `load_at`: `fast_offset::<N>` guarantees
+            // `off + N <= data.len()`.
+            unsafe { self.data.get_unchecked_mut(off..off + N) }.copy_from_slice(&b);
+            return Ok(());
+        }
         let off = self.check_write(addr, N as u64)?;
         self.data[off..off + N].copy_from_slice(&b);
         Ok(())
@@ -501,6 +540,33 @@ mod tests {
         ));
         // A write straddling writable and guard pages fails on the guard byte.
         assert!(m.write_u32(0x11ffe, 0).is_err());
+    }
+
+    #[test]
+    fn fast_path_edges_of_the_arena_and_pages() {
+        // The unchecked fast path must only ever see in-bounds, single-page accesses.
+        let mut m = mem();
+        let end = 0x14000u64;
+        for (n, read) in [(1u64, 0u8), (2, 1), (4, 2), (8, 3)] {
+            let last = end - n;
+            let v = match read {
+                0 => m.write_u8(last, 0x5a).map(|_| m.read_u8(last).unwrap() as u64),
+                1 => m.write_u16(last, 0x5a5a).map(|_| m.read_u16(last).unwrap() as u64),
+                2 => m.write_u32(last, 7).map(|_| m.read_u32(last).unwrap() as u64),
+                _ => m.write_u64(last, 9).map(|_| m.read_u64(last).unwrap()),
+            };
+            assert!(v.is_ok(), "last {n} bytes of the arena are accessible");
+            assert!(m.read_sized(last + 1, n as u8).is_err(), "one past the end faults");
+            assert!(m.write_sized(last + 1, n as u8, 0).is_err());
+        }
+        // Page-crossing accesses between two writable pages go through the slow path
+        // and still work; crossing into a guard page faults.
+        m.write_u64(0x12ffd, u64::MAX).unwrap();
+        assert_eq!(m.read_u64(0x12ffd).unwrap(), u64::MAX);
+        assert!(m.read_u64(0x11ffd).is_err());
+        // Addresses below the base wrap to huge offsets and fault.
+        assert!(m.read_u64(0x0fff8).is_err());
+        assert!(m.write_u8(u64::MAX, 0).is_err());
     }
 
     #[test]
