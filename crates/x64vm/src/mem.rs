@@ -25,6 +25,9 @@ pub mod perm {
     /// Code was decoded from this writable page: a write to it must drop the
     /// decoded blocks (see [`super::Memory::take_code_dirty`]).
     pub const DECODED: u8 = 16;
+    /// Not written since dirty tracking started (see [`super::Memory::track_writes`]):
+    /// the first write records the page so that [`super::Memory::restore`] can undo it.
+    pub const CLEAN: u8 = 32;
     /// Read + write.
     pub const RW: u8 = R | W;
     /// Read + execute.
@@ -45,10 +48,16 @@ pub fn page_down(v: u64) -> u64 {
 #[derive(Clone)]
 pub struct Memory {
     base: u64,
-    data: Vec<u8>,
+    data: crate::arena::Arena,
     perms: Vec<u8>,
     /// Set when a page holding decoded code was written.
     code_dirty: bool,
+    /// Pages written since tracking started (their CLEAN bit is cleared).
+    dirty: Vec<u32>,
+    /// What tracked pages go back to: the bytes of `[pristine_start, +len)` at the time
+    /// tracking started; every other page goes back to zeros.
+    pristine: Vec<u8>,
+    pristine_start: u64,
 }
 
 impl std::fmt::Debug for Memory {
@@ -77,9 +86,12 @@ impl Memory {
         let len = usize::try_from(size).map_err(|_| "arena too large".to_string())?;
         Ok(Memory {
             base,
-            data: vec![0; len],
+            data: crate::arena::Arena::zeroed(len)?,
             perms: vec![0; len >> PAGE_SHIFT],
             code_dirty: false,
+            dirty: Vec::new(),
+            pristine: Vec::new(),
+            pristine_start: base,
         })
     }
 
@@ -231,7 +243,9 @@ impl Memory {
             let first = (off >> PAGE_SHIFT) as usize;
             let last = ((off + size - 1) >> PAGE_SHIFT) as usize;
             // Fast path: one writable page without decoded code on it.
-            if first == last && self.perms[first] & (perm::W | perm::DECODED) == perm::W {
+            if first == last
+                && self.perms[first] & (perm::W | perm::DECODED | perm::CLEAN) == perm::W
+            {
                 return Ok(off as usize);
             }
         }
@@ -244,13 +258,65 @@ impl Memory {
         let off = self.check(addr, size, perm::W, Access::Write)?;
         let first = off >> PAGE_SHIFT;
         let last = (off + size.max(1) as usize - 1) >> PAGE_SHIFT;
-        for p in &mut self.perms[first..=last] {
+        for (page, p) in self.perms[first..=last].iter_mut().enumerate() {
             if *p & perm::DECODED != 0 {
                 *p &= !perm::DECODED;
                 self.code_dirty = true;
             }
+            if *p & perm::CLEAN != 0 {
+                *p &= !perm::CLEAN;
+                self.dirty.push((first + page) as u32);
+            }
         }
         Ok(off)
+    }
+
+    /// Starts recording which pages get written, so that [`Memory::restore`] can
+    /// bring memory back to its present state. The present contents of
+    /// `[keep_start, keep_end)` are saved; every other writable page must be zero
+    /// now. Costs one slow write per page touched afterwards, nothing on later writes.
+    pub fn track_writes(&mut self, keep_start: u64, keep_end: u64) {
+        let lo = keep_start.clamp(self.base, self.end());
+        let hi = keep_end.clamp(lo, self.end());
+        let (a, b) = ((lo - self.base) as usize, (hi - self.base) as usize);
+        self.pristine = self.data[a..b].to_vec();
+        self.pristine_start = lo;
+        self.dirty.clear();
+        for p in &mut self.perms {
+            if *p & perm::W != 0 {
+                *p |= perm::CLEAN;
+            }
+        }
+    }
+
+    /// Number of pages written since tracking started.
+    pub fn dirty_pages(&self) -> usize {
+        self.dirty.len()
+    }
+
+    /// Undoes every guest write since [`Memory::track_writes`]: written pages get their
+    /// saved contents (or zeros) back. Work is proportional to the pages written.
+    /// Restoring an executable page sets the code-dirty flag.
+    pub fn restore(&mut self) {
+        let keep_lo = (self.pristine_start - self.base) as usize;
+        let keep_hi = keep_lo + self.pristine.len();
+        for page in std::mem::take(&mut self.dirty) {
+            let start = page as usize * PAGE_SIZE as usize;
+            let end = start + PAGE_SIZE as usize;
+            let chunk = &mut self.data[start..end];
+            chunk.fill(0);
+            // The saved range may cover this page partly.
+            let (a, b) = (start.max(keep_lo), end.min(keep_hi));
+            if a < b {
+                chunk[a - start..b - start].copy_from_slice(&self.pristine[a - keep_lo..b - keep_lo]);
+            }
+            // Code may have been decoded from the old contents of a writable and
+            // executable page: the caller must drop it (see `take_code_dirty`).
+            if self.perms[page as usize] & (perm::X | perm::DECODED) != 0 {
+                self.code_dirty = true;
+            }
+            self.perms[page as usize] |= perm::CLEAN;
+        }
     }
 
     /// Marks the pages of `[addr, addr + len)` that are writable as holding
@@ -278,7 +344,9 @@ impl Memory {
     #[inline(always)]
     #[allow(unsafe_code)]
     fn write_array<const N: usize>(&mut self, addr: u64, b: [u8; N]) -> Result<(), Trap> {
-        if let Some(off) = self.fast_offset::<N>(addr, perm::W | perm::DECODED, perm::W) {
+        if let Some(off) =
+            self.fast_offset::<N>(addr, perm::W | perm::DECODED | perm::CLEAN, perm::W)
+        {
             debug_assert!(off + N <= self.data.len());
             // SAFETY: as in `load_at`: `fast_offset::<N>` guarantees
             // `off + N <= data.len()`.
@@ -432,8 +500,18 @@ impl Memory {
         let off = self.check_write(addr, len)?;
         let p = pattern.to_le_bytes();
         let w = width.clamp(1, 8) as usize;
-        for (k, b) in self.data[off..off + len as usize].iter_mut().enumerate() {
-            *b = p[k % w];
+        let dst = &mut self.data[off..off + len as usize];
+        if p[..w].iter().all(|&b| b == p[0]) {
+            dst.fill(p[0]);
+        } else {
+            // `len` is a multiple of the width for `rep stos`; any tail is partial.
+            let mut chunks = dst.chunks_exact_mut(w);
+            for c in &mut chunks {
+                c.copy_from_slice(&p[..w]);
+            }
+            let tail = chunks.into_remainder();
+            let n = tail.len();
+            tail.copy_from_slice(&p[..n]);
         }
         Ok(())
     }
