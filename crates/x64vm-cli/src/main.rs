@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// --state and --json, for the local-chain commands.
+    #[command(flatten)]
+    chain: cmd::chain::GlobalArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -21,6 +24,17 @@ enum Command {
     /// Run a static Linux program (musl, glibc -static, Rust std) under the
     /// deterministic Linux profile; exits with the program's exit code.
     Exec(cmd::exec::ExecArgs),
+    /// Repack a contract ELF file into x64vm's packed format (prints sizes).
+    Pack(cmd::pack::PackArgs),
+    /// Show a contract file's format, segments, entry, exports, ABI and sizes.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Run a contract of the original Echo system with a call line such as
+    /// `fib(25)` (the echo profile).
+    Echo(cmd::echo::EchoArgs),
+    /// The local chain: init, accounts, deploy, call, query, receipt, logs,
+    /// storage, trace, disasm, gas-report, node, ...
+    #[command(flatten)]
+    Chain(cmd::chain::ChainCommand),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +42,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(&args),
         Command::Exec(args) => cmd::exec::exec(&args),
+        Command::Pack(args) => cmd::pack::pack(&args),
+        Command::Inspect(args) => cmd::inspect::inspect(&args),
+        Command::Echo(args) => cmd::echo::echo(&args),
+        Command::Chain(c) => return cmd::chain::run(c, &cli.chain),
     };
     match result {
         Ok(code) => code,

@@ -35,7 +35,10 @@ impl Arena {
     #[allow(unsafe_code)]
     pub fn zeroed(len: usize) -> Result<Self, String> {
         if len == 0 {
-            return Ok(Arena { ptr: std::ptr::NonNull::dangling(), len: 0 });
+            return Ok(Arena {
+                ptr: std::ptr::NonNull::dangling(),
+                len: 0,
+            });
         }
         // SAFETY: an anonymous private mapping with no address hint has no
         // preconditions; the result is checked for MAP_FAILED below.
@@ -62,7 +65,10 @@ impl Arena {
     /// Never on this platform (allocation failure aborts as for any `Vec`).
     #[cfg(not(unix))]
     pub fn zeroed(len: usize) -> Result<Self, String> {
-        Ok(Arena { vec: vec![0; len], len })
+        Ok(Arena {
+            vec: vec![0; len],
+            len,
+        })
     }
 }
 

@@ -19,6 +19,10 @@ pub struct Config {
     pub max_input: u64,
     /// Refuse pages that are both writable and executable.
     pub enforce_wx: bool,
+    /// Largest program file (ELF or packed) an instance is created from, in bytes:
+    /// the code size limit at deploy. [`crate::loader::load_elf_with`] checks it
+    /// before parsing, [`crate::Instance::new`] against the image's file size.
+    pub max_code_size: u64,
 }
 
 impl Default for Config {
@@ -32,6 +36,7 @@ impl Default for Config {
             max_debug: 1 << 20,
             max_input: 1 << 20,
             enforce_wx: true,
+            max_code_size: 8 << 20,
         }
     }
 }

@@ -105,6 +105,14 @@ impl Env<'_> {
 
 /// The embedder's side of the boundary.
 pub trait Host {
+    /// Whether this host serves `int number` itself even where the VM has a core
+    /// service of that number. A host for a foreign ABI (the Echo profile, whose
+    /// numbers overlap the core ones) claims every number; the default claims none.
+    fn claims(&self, number: u8) -> bool {
+        let _ = number;
+        false
+    }
+
     /// Serves `int number` for every number the VM does not serve itself.
     ///
     /// # Errors

@@ -24,6 +24,10 @@ pub const MAX_BLOCK_INSTS: usize = 256;
 pub const MAX_CACHED_INSTS: usize = 1 << 20;
 /// Most bytes fetched for one block.
 const MAX_BLOCK_BYTES: u64 = 4096;
+/// Gas charged when a block wrote to a page that code was decoded from (only
+/// possible where pages are writable and executable: W^X off, executable stacks),
+/// for dropping and decoding again what the cache held.
+pub const GAS_CODE_INVALIDATION: u64 = 50;
 
 /// A decoded basic block: a run of [`Inst`] ending at a control transfer.
 #[derive(Clone, Copy, Debug)]
@@ -74,10 +78,19 @@ impl CodeCache {
         self.blocks.is_empty()
     }
 
-    /// Drops everything (after code pages change).
+    /// Drops everything (after code pages change). Costs what was cached, not the
+    /// size of the lookup table: code that rewrites itself in a tight loop clears
+    /// a nearly empty cache every block.
     pub fn clear(&mut self) {
+        if self.map.len() < FAST_ENTRIES / 8 {
+            // Every filled slot holds the address of a cached block.
+            for &addr in self.map.keys() {
+                self.fast[fast_slot(addr)] = (0, 0);
+            }
+        } else {
+            self.fast.fill((0, 0));
+        }
         self.map.clear();
-        self.fast.fill((0, 0));
         self.blocks.clear();
         self.insts.clear();
     }
@@ -242,8 +255,16 @@ pub fn run<T: Tracer>(
             tracer.after(cpu, mem, last);
         }
         if mem.take_code_dirty() {
-            // Code the cache was built from changed: decode again from scratch.
+            // Code the cache was built from changed: decode again from scratch. That
+            // work is the guest's doing (a write to its own code, W^X off), so it
+            // is metered: otherwise a loop rewriting its code would cost the host
+            // ~100 times more time per unit of gas than any other code.
             cache.clear();
+            if cpu.gas < GAS_CODE_INVALIDATION {
+                cpu.gas = 0;
+                return Stop::Trap(Trap::OutOfGas);
+            }
+            cpu.gas -= GAS_CODE_INVALIDATION;
         }
     }
 }
@@ -255,7 +276,7 @@ fn exit_to_stop(e: Exit, cpu: &mut Cpu, inst: &Inst) -> Stop {
             cpu.rip = inst.addr;
             Stop::Trap(*t)
         }
-        Exit::Interrupt(n) => Stop::Interrupt(n, inst.addr),
+        Exit::Interrupt(n) => Stop::Interrupt(n as u8, inst.addr),
         Exit::Syscall => Stop::Syscall(inst.addr),
     }
 }

@@ -255,7 +255,9 @@ ops! {
     /// `fsqrt` `frndint` `fscale` `fprem` `fprem1` `fxtract` (cc = selector).
     Fmath = 8,
     /// `f2xm1` `fyl2x` `fyl2xp1` `fsin` `fcos` `fsincos` `fptan` `fpatan` (cc = selector).
-    Ftrans = 60,
+    /// Priced by host time: the software 80-bit versions take 4-10 µs, about
+    /// 1500 simple instructions (60 let them run 20-50 times longer per gas).
+    Ftrans = 1500,
     /// `fldcw` `fnstcw` `fnstsw` m16/ax `fnclex` `fninit` `fwait` (cc = selector).
     Fctl = 2,
     /// `fnstenv` `fldenv` `fnsave` `frstor` (cc = selector).

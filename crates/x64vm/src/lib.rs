@@ -34,7 +34,7 @@ pub mod vm;
 pub use config::Config;
 pub use cpu::Cpu;
 pub use host::{Env, Flow, Host, NoHost};
-pub use loader::{Image, LoadError, load_elf};
+pub use loader::{Format, Image, LoadError, load_any, load_elf, load_packed, pack};
 pub use mem::Memory;
 pub use trap::{Access, Trap, TrapReport};
 pub use vm::{Instance, Layout, Outcome, Status};

@@ -204,7 +204,8 @@ impl Memory {
         // perms has exactly one entry per page of data, so a page index inside
         // perms means the whole page is inside data.
         let p = *self.perms.get(off >> PAGE_SHIFT)?;
-        (p & mask == want && (off & (PAGE_SIZE as usize - 1)) <= PAGE_SIZE as usize - N).then_some(off)
+        (p & mask == want && (off & (PAGE_SIZE as usize - 1)) <= PAGE_SIZE as usize - N)
+            .then_some(off)
     }
 
     /// Copies `N` bytes out of the arena at an offset from [`Memory::fast_offset`].
@@ -228,6 +229,14 @@ impl Memory {
         if let Some(off) = self.fast_offset::<N>(addr, perm::R, perm::R) {
             return Ok(self.load_at(off));
         }
+        self.read_slow(addr)
+    }
+
+    /// Page-crossing or faulting reads. Out of line so that the fast path in
+    /// every handler stays small (fewer saved registers, no stack frame).
+    #[cold]
+    #[inline(never)]
+    fn read_slow<const N: usize>(&self, addr: u64) -> Result<[u8; N], Trap> {
         let off = self.check(addr, N as u64, perm::R, Access::Read)?;
         let mut b = [0u8; N];
         b.copy_from_slice(&self.data[off..off + N]);
@@ -308,7 +317,8 @@ impl Memory {
             // The saved range may cover this page partly.
             let (a, b) = (start.max(keep_lo), end.min(keep_hi));
             if a < b {
-                chunk[a - start..b - start].copy_from_slice(&self.pristine[a - keep_lo..b - keep_lo]);
+                chunk[a - start..b - start]
+                    .copy_from_slice(&self.pristine[a - keep_lo..b - keep_lo]);
             }
             // Code may have been decoded from the old contents of a writable and
             // executable page: the caller must drop it (see `take_code_dirty`).
@@ -353,7 +363,15 @@ impl Memory {
             unsafe { self.data.get_unchecked_mut(off..off + N) }.copy_from_slice(&b);
             return Ok(());
         }
-        let off = self.check_write(addr, N as u64)?;
+        self.write_slow(addr, b)
+    }
+
+    /// Page-crossing, first-touch, code-page or faulting writes (out of line, as
+    /// `read_slow`).
+    #[cold]
+    #[inline(never)]
+    fn write_slow<const N: usize>(&mut self, addr: u64, b: [u8; N]) -> Result<(), Trap> {
+        let off = self.check_write_slow(addr, N as u64)?;
         self.data[off..off + N].copy_from_slice(&b);
         Ok(())
     }
@@ -628,13 +646,22 @@ mod tests {
         for (n, read) in [(1u64, 0u8), (2, 1), (4, 2), (8, 3)] {
             let last = end - n;
             let v = match read {
-                0 => m.write_u8(last, 0x5a).map(|_| m.read_u8(last).unwrap() as u64),
-                1 => m.write_u16(last, 0x5a5a).map(|_| m.read_u16(last).unwrap() as u64),
-                2 => m.write_u32(last, 7).map(|_| m.read_u32(last).unwrap() as u64),
+                0 => m
+                    .write_u8(last, 0x5a)
+                    .map(|_| m.read_u8(last).unwrap() as u64),
+                1 => m
+                    .write_u16(last, 0x5a5a)
+                    .map(|_| m.read_u16(last).unwrap() as u64),
+                2 => m
+                    .write_u32(last, 7)
+                    .map(|_| m.read_u32(last).unwrap() as u64),
                 _ => m.write_u64(last, 9).map(|_| m.read_u64(last).unwrap()),
             };
             assert!(v.is_ok(), "last {n} bytes of the arena are accessible");
-            assert!(m.read_sized(last + 1, n as u8).is_err(), "one past the end faults");
+            assert!(
+                m.read_sized(last + 1, n as u8).is_err(),
+                "one past the end faults"
+            );
             assert!(m.write_sized(last + 1, n as u8, 0).is_err());
         }
         // Page-crossing accesses between two writable pages go through the slow path

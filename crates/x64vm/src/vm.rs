@@ -116,8 +116,10 @@ impl Instance {
     /// Lays `image` out in a fresh arena with `input` in its read-only region.
     ///
     /// # Errors
-    /// [`LoadError::TooLarge`] when the layout exceeds the memory limit.
+    /// [`LoadError::TooLarge`] when the layout exceeds the memory limit, the input
+    /// `max_input`, or the program file (`image.file_size`) `max_code_size`.
     pub fn new(image: &Image, config: &Config, input: &[u8]) -> Result<Self, LoadError> {
+        crate::loader::check_code_size(image.file_size, config)?;
         if input.len() as u64 > config.max_input {
             return Err(LoadError::TooLarge(format!(
                 "input of {} bytes exceeds the limit of {}",
@@ -128,7 +130,9 @@ impl Instance {
         let low = image.low();
         let high = image.high();
         let input_addr = high + PAGE_SIZE;
-        let heap_start = input_addr + page_up(input.len().max(1) as u64) + PAGE_SIZE;
+        // The input region has room for the largest input, so the layout does not
+        // depend on the input and an instance can be reused for the next call.
+        let heap_start = input_addr + page_up(config.max_input.max(1)) + PAGE_SIZE;
         let heap_end = heap_start + page_up(config.heap_size);
         let stack_low = heap_end + PAGE_SIZE + stack_guard_size(config);
         let stack_top = stack_low + page_up(config.stack_size.max(PAGE_SIZE));
@@ -179,6 +183,8 @@ impl Instance {
             stack_low,
             stack_top,
         };
+        // From here on, record written pages so `reset` can undo a call cheaply.
+        mem.track_writes(low, high);
         Ok(Instance {
             cpu: Cpu::default(),
             mem,
@@ -192,6 +198,49 @@ impl Instance {
             revert: None,
             debug: Vec::new(),
         })
+    }
+
+    /// Makes this instance equivalent to `Instance::new(image, config, input)` for
+    /// the same image and config, in time proportional to the pages the previous
+    /// call wrote (the decoded code is kept: contract code pages are read-only).
+    /// This is what makes calling a cached contract cheap.
+    ///
+    /// # Errors
+    /// [`LoadError::TooLarge`] when the input exceeds `max_input`.
+    pub fn reset(&mut self, input: &[u8]) -> Result<(), LoadError> {
+        if input.len() as u64 > self.config.max_input {
+            return Err(LoadError::TooLarge(format!(
+                "input of {} bytes exceeds the limit of {}",
+                input.len(),
+                self.config.max_input
+            )));
+        }
+        self.mem.restore();
+        if self.mem.take_code_dirty() {
+            // A writable code page (W^X off) went back to its old bytes: code decoded
+            // from what the last call wrote there must not run in the next one.
+            self.cache.clear();
+        }
+        let io = |e: String| LoadError::Malformed(e);
+        let at = self.layout.input;
+        self.mem
+            .fill(at, page_up(self.input.len().max(1) as u64), 0)
+            .map_err(io)?;
+        self.mem
+            .protect(at, page_up(self.input.len().max(1) as u64), 0)
+            .map_err(io)?;
+        self.mem.load(at, input).map_err(io)?;
+        self.mem
+            .protect(at, input.len().max(1) as u64, perm::R)
+            .map_err(io)?;
+        self.heap = Heap::new(self.layout.heap_start, self.layout.heap_end);
+        self.heap_charged_to = self.layout.heap_start;
+        self.input = input.to_vec();
+        self.output = None;
+        self.revert = None;
+        self.debug.clear();
+        self.cpu = Cpu::default();
+        Ok(())
     }
 
     /// An instance over memory that the caller has laid out (the Linux profile).
@@ -322,6 +371,9 @@ impl Instance {
             revert: &mut self.revert,
         };
         env.charge(GAS_HOST_CALL_BASE)?;
+        if host.claims(n) {
+            return host.interrupt(n, &mut env);
+        }
         let too_big = |what: &str, len: u64, max: u64| {
             Trap::LimitExceeded(format!("{what} of {len} bytes exceeds the limit of {max}"))
         };

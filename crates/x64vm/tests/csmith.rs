@@ -28,10 +28,14 @@ fn work_dir() -> PathBuf {
 }
 
 fn include_dir() -> &'static str {
-    ["/usr/include/csmith", "/usr/local/include/csmith", "/usr/include/csmith-2.3.0"]
-        .into_iter()
-        .find(|d| Path::new(d).join("csmith.h").exists())
-        .expect("csmith headers not found: install the csmith package")
+    [
+        "/usr/include/csmith",
+        "/usr/local/include/csmith",
+        "/usr/include/csmith-2.3.0",
+    ]
+    .into_iter()
+    .find(|d| Path::new(d).join("csmith.h").exists())
+    .expect("csmith headers not found: install the csmith package")
 }
 
 /// What became of one seed.
@@ -43,7 +47,10 @@ enum Verdict {
 }
 
 fn run_native(exe: &Path) -> Option<Vec<u8>> {
-    let mut child = Command::new(exe).stdout(Stdio::piped()).spawn().expect("spawn native");
+    let mut child = Command::new(exe)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn native");
     let start = Instant::now();
     loop {
         if let Some(_status) = child.try_wait().expect("wait") {
@@ -62,8 +69,14 @@ fn run_native(exe: &Path) -> Option<Vec<u8>> {
 fn run_vm(exe: &Path) -> Result<Vec<u8>, String> {
     let image = load_elf(&std::fs::read(exe).map_err(|e| e.to_string())?, false)
         .map_err(|e| e.to_string())?;
-    let config = Config { gas_limit: 20_000_000_000, memory_limit: 1 << 30, stack_size: 8 << 20, ..Config::default() };
-    let (mut inst, mut host) = spawn(&image, &config, &LinuxConfig::default()).map_err(|e| e.to_string())?;
+    let config = Config {
+        gas_limit: 20_000_000_000,
+        memory_limit: 1 << 30,
+        stack_size: 8 << 20,
+        ..Config::default()
+    };
+    let (mut inst, mut host) =
+        spawn(&image, &config, &LinuxConfig::default()).map_err(|e| e.to_string())?;
     let out = inst.run(&mut host);
     match out.status {
         Status::Success => Ok(host.stdout),
@@ -74,7 +87,9 @@ fn run_vm(exe: &Path) -> Result<Vec<u8>, String> {
 fn check_seed(seed: u64) -> Vec<(String, Verdict)> {
     let dir = work_dir();
     let src = dir.join(format!("s{seed}.c"));
+    // csmith writes a platform.info file into its working directory.
     let generated = Command::new("csmith")
+        .current_dir(&dir)
         .args(["--seed", &seed.to_string(), "-o"])
         .arg(&src)
         .output()
@@ -89,7 +104,11 @@ fn check_seed(seed: u64) -> Vec<(String, Verdict)> {
             .arg(&src)
             .output()
             .expect("run musl-gcc (install musl-tools)");
-        assert!(cc.status.success(), "musl-gcc failed for seed {seed}: {}", String::from_utf8_lossy(&cc.stderr));
+        assert!(
+            cc.status.success(),
+            "musl-gcc failed for seed {seed}: {}",
+            String::from_utf8_lossy(&cc.stderr)
+        );
         let label = format!("seed {seed} {opt}");
         let verdict = match run_native(&exe) {
             None => Verdict::SkippedSlow,
@@ -112,14 +131,23 @@ fn check_seed(seed: u64) -> Vec<(String, Verdict)> {
 
 /// Runs the seeds on two threads and fails listing every mismatch.
 fn sweep(seeds: Vec<u64>) {
-    let chunks: Vec<Vec<u64>> = seeds.chunks(seeds.len().div_ceil(2).max(1)).map(<[u64]>::to_vec).collect();
+    let chunks: Vec<Vec<u64>> = seeds
+        .chunks(seeds.len().div_ceil(2).max(1))
+        .map(<[u64]>::to_vec)
+        .collect();
     let handles: Vec<_> = chunks
         .into_iter()
         .map(|c| std::thread::spawn(move || c.into_iter().flat_map(check_seed).collect::<Vec<_>>()))
         .collect();
-    let results: Vec<(String, Verdict)> = handles.into_iter().flat_map(|h| h.join().expect("thread")).collect();
+    let results: Vec<(String, Verdict)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("thread"))
+        .collect();
     let matched = results.iter().filter(|r| r.1 == Verdict::Match).count();
-    let skipped = results.iter().filter(|r| r.1 == Verdict::SkippedSlow).count();
+    let skipped = results
+        .iter()
+        .filter(|r| r.1 == Verdict::SkippedSlow)
+        .count();
     let bad: Vec<String> = results
         .iter()
         .filter_map(|(l, v)| match v {
@@ -127,7 +155,11 @@ fn sweep(seeds: Vec<u64>) {
             _ => None,
         })
         .collect();
-    eprintln!("csmith: {matched} matched, {skipped} skipped (slow natively), {} mismatched of {}", bad.len(), results.len());
+    eprintln!(
+        "csmith: {matched} matched, {skipped} skipped (slow natively), {} mismatched of {}",
+        bad.len(),
+        results.len()
+    );
     assert!(bad.is_empty(), "csmith mismatches:\n{}", bad.join("\n"));
     assert!(matched > 0, "no csmith program ran");
 }
@@ -141,8 +173,15 @@ fn env_seeds() -> Option<Vec<u64>> {
 fn csmith_fixed_and_fresh_seeds() {
     let mut seeds: Vec<u64> = env_seeds().unwrap_or_else(|| FIXED_SEEDS.collect());
     if env_seeds().is_none() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        let fresh: Vec<u64> = (0..FRESH).map(|k| 1_000_000 + (t.wrapping_mul(6364136223846793005).wrapping_add(k * 7919)) % 1_000_000_000).collect();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let fresh: Vec<u64> = (0..FRESH)
+            .map(|k| {
+                1_000_000
+                    + (t.wrapping_mul(6364136223846793005).wrapping_add(k * 7919)) % 1_000_000_000
+            })
+            .collect();
         eprintln!("csmith fresh seeds this run: {fresh:?}");
         seeds.extend(fresh);
     }

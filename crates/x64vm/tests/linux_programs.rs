@@ -185,7 +185,10 @@ fn rust_std_program() {
 fn file_calls_use_the_private_file_system() {
     let exe = out_dir().join("files");
     build(
-        Command::new("musl-gcc").args(["-O2", "-static", "-o"]).arg(&exe).arg(src("files.c")),
+        Command::new("musl-gcc")
+            .args(["-O2", "-static", "-o"])
+            .arg(&exe)
+            .arg(src("files.c")),
         "musl-gcc",
     );
     // Natively the program works in a scratch directory; in the VM "/tmp" exists
@@ -194,7 +197,10 @@ fn file_calls_use_the_private_file_system() {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let n = native(&exe, &[dir.to_str().expect("utf-8 path")]);
     let (v, _) = in_vm(&exe, &["/tmp"]);
-    assert_eq!(String::from_utf8_lossy(&v.stdout), String::from_utf8_lossy(&n.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&n.stdout)
+    );
     assert_eq!((v.code, n.code), (0, 0));
     assert!(String::from_utf8_lossy(&v.stdout).contains("line: appended 42"));
 }
@@ -203,10 +209,16 @@ fn file_calls_use_the_private_file_system() {
 fn nested_function_trampolines_on_an_executable_stack() {
     let exe = out_dir().join("nested");
     build(
-        Command::new("gcc").args(["-O1", "-static", "-o"]).arg(&exe).arg(src("nested.c")),
+        Command::new("gcc")
+            .args(["-O1", "-static", "-o"])
+            .arg(&exe)
+            .arg(src("nested.c")),
         "gcc",
     );
     let image = load_elf(&std::fs::read(&exe).expect("read"), false).expect("load");
-    assert!(image.exec_stack, "gcc marks the stack executable for trampolines");
+    assert!(
+        image.exec_stack,
+        "gcc marks the stack executable for trampolines"
+    );
     compare(&exe, &[]);
 }

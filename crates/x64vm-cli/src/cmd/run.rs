@@ -6,13 +6,27 @@ use std::process::ExitCode;
 
 use clap::Args;
 use x64vm::trace::StepTracer;
-use x64vm::{Config, Instance, NoHost, Status, load_elf};
+use x64vm::{Config, Instance, NoHost, Status, load_any};
 
 /// Arguments of `x64vm run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The ELF file.
+    /// The contract: an ELF file or a packed file (`x64vm pack`).
     pub elf: PathBuf,
+    /// A call line such as 'transfer("bob", 100)' (or, without an embedded ABI,
+    /// 'transfer(address,u128)("bob", 100)'): deploys the contract into a fresh
+    /// in-memory chain, calls it, and prints the receipt with decoded output and
+    /// events. Without it, the entry is run directly (--entry/--arg/--input).
+    pub call: Option<String>,
+    /// The sender of the call (a dev account: alice, bob, carol, dave, eve, or any name).
+    #[arg(long, default_value = "alice")]
+    pub from: String,
+    /// Value sent with the call.
+    #[arg(long, default_value_t = 0)]
+    pub value: u128,
+    /// A constructor call line run in the deploy transaction (e.g. 'init(1000)').
+    #[arg(long)]
+    pub ctor: Option<String>,
     /// Function symbol (or 0x address) to call instead of the ELF entry point.
     #[arg(long)]
     pub entry: Option<String>,
@@ -56,11 +70,14 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
 
 /// Runs the command; the exit code is 0 on success, 1 on revert or trap.
 pub fn run(a: &RunArgs) -> Result<ExitCode, String> {
+    if let Some(line) = &a.call {
+        return super::run_contract::run(a, line);
+    }
     if a.args.len() > 6 {
         return Err("at most 6 --arg values fit in registers".into());
     }
     let bytes = std::fs::read(&a.elf).map_err(|e| format!("{}: {e}", a.elf.display()))?;
-    let image = load_elf(&bytes, true).map_err(|e| format!("{}: {e}", a.elf.display()))?;
+    let image = load_any(&bytes).map_err(|e| format!("{}: {e}", a.elf.display()))?;
     let entry = match &a.entry {
         Some(name) => image
             .symbol(name)

@@ -35,7 +35,9 @@ pub enum Exit {
     /// every handler returns, fits in two registers.
     Trap(Box<Trap>),
     /// `int n`: the host must serve service `n`; RIP is already past the instruction.
-    Interrupt(u8),
+    /// (A u64 rather than a u8 so that every payload is one full register, which lets
+    /// `Result<(), Exit>` come back in two registers instead of through memory.)
+    Interrupt(u64),
     /// `syscall`: RIP is already past the instruction.
     Syscall,
 }
@@ -262,7 +264,7 @@ pub fn exec(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
         Op::Crc32 => sse_int::crc32(cpu, mem, i),
         Op::PcmpStr => sse_string::pcmpstr_op(cpu, mem, i),
         // ---- end SSE.
-        Op::Int => Err(Exit::Interrupt(i.imm as u8)),
+        Op::Int => Err(Exit::Interrupt(i.imm & 0xff)),
         Op::Syscall => Err(Exit::Syscall),
         Op::Ud2 => Err(Trap::InvalidOpcode.into()),
         Op::Hlt => Err(Trap::Halt.into()),

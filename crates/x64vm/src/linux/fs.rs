@@ -39,10 +39,21 @@ struct Open {
 pub struct MemFs {
     files: BTreeMap<String, Vec<u8>>,
     fds: Vec<Option<Open>>,
+    /// Bytes held by all files together.
+    total: u64,
+    /// Bytes the files grew by since the last [`MemFs::take_growth`] (charged as gas).
+    grown: u64,
 }
 
 /// Most descriptors open at once.
 const MAX_FDS: usize = 1024;
+/// Most files the program may create (`ENOSPC` past it): every file costs host memory.
+pub const MAX_FILES: usize = 4096;
+/// Most bytes all files may hold together (`ENOSPC` past it), so that a program
+/// cannot make the host allocate more than this however it seeks and writes.
+pub const MAX_FS_BYTES: u64 = 256 << 20;
+/// `ENOSPC`.
+const ENOSPC: i64 = 28;
 
 impl Default for MemFs {
     fn default() -> Self {
@@ -61,6 +72,8 @@ impl Default for MemFs {
                 std(Node::Stdout, true),
                 std(Node::Stderr, true),
             ],
+            total: 0,
+            grown: 0,
         }
     }
 }
@@ -82,7 +95,15 @@ fn normalize(path: &str) -> String {
 impl MemFs {
     /// Adds (or replaces) a file.
     pub fn insert(&mut self, path: &str, data: Vec<u8>) {
-        self.files.insert(normalize(path), data);
+        self.total += data.len() as u64;
+        if let Some(old) = self.files.insert(normalize(path), data) {
+            self.total -= old.len() as u64;
+        }
+    }
+
+    /// Bytes the files grew by since the last call (the dispatcher charges gas for them).
+    pub(crate) fn take_growth(&mut self) -> u64 {
+        std::mem::take(&mut self.grown)
     }
 
     /// The contents of a file, if it exists.
@@ -126,10 +147,16 @@ impl MemFs {
             if flags & O_CREAT == 0 {
                 return -ENOENT;
             }
+            if self.files.len() >= MAX_FILES {
+                return -ENOSPC;
+            }
             self.files.insert(path.clone(), Vec::new());
         }
-        if flags & O_TRUNC != 0 && writable {
-            self.files.insert(path.clone(), Vec::new());
+        if flags & O_TRUNC != 0
+            && writable
+            && let Some(old) = self.files.insert(path.clone(), Vec::new())
+        {
+            self.total -= old.len() as u64;
         }
         let fd = match self.slot() {
             Ok(fd) => fd,
@@ -188,7 +215,8 @@ impl MemFs {
 
     /// `unlink`.
     pub(crate) fn unlink(&mut self, path: &str) -> i64 {
-        if self.files.remove(&normalize(path)).is_some() {
+        if let Some(old) = self.files.remove(&normalize(path)) {
+            self.total -= old.len() as u64;
             0
         } else {
             -ENOENT
@@ -230,8 +258,14 @@ impl MemFs {
         if start > (1 << 30) {
             return -super::syscalls::EFBIG;
         }
-        if data.len() < start + bytes.len() {
+        let growth = (start + bytes.len()).saturating_sub(data.len()) as u64;
+        if self.total + growth > MAX_FS_BYTES {
+            return -ENOSPC;
+        }
+        if growth > 0 {
             data.resize(start + bytes.len(), 0);
+            self.total += growth;
+            self.grown += growth;
         }
         data[start..start + bytes.len()].copy_from_slice(bytes);
         let new_pos = (start + bytes.len()) as u64;

@@ -3,7 +3,13 @@
 //! (lowest fit first), so runs are reproducible.
 
 use crate::heap::Heap;
+use crate::host::GAS_PER_HEAP_PAGE;
 use crate::mem::{Memory, PAGE_SIZE, page_up, perm};
+
+/// Gas per page whose permissions a call changes without touching its bytes
+/// (`munmap`, `mprotect`). Pages that are zeroed or copied cost
+/// [`GAS_PER_HEAP_PAGE`], as heap growth does.
+pub(crate) const GAS_PER_PROTECTED_PAGE: u64 = 1;
 
 /// Protection bits of `mmap`/`mprotect`.
 pub(crate) const PROT_READ: u64 = 1;
@@ -19,6 +25,10 @@ pub(crate) struct Mm {
     maps: Heap,
     mmap_start: u64,
     mmap_end: u64,
+    /// Gas for the work done since the last [`Mm::take_gas`]: the calls zero,
+    /// copy and re-protect memory in proportion to guest-chosen lengths, so the
+    /// dispatcher charges for it after each call.
+    gas: u64,
 }
 
 pub(crate) fn prot_to_perms(prot: u64) -> u8 {
@@ -44,7 +54,27 @@ impl Mm {
             maps: Heap::new(mmap_start, mmap_end),
             mmap_start,
             mmap_end,
+            gas: 0,
         }
+    }
+
+    /// Gas owed for the memory work of the calls since the last take.
+    pub(crate) fn take_gas(&mut self) -> u64 {
+        std::mem::take(&mut self.gas)
+    }
+
+    fn zeroed(&mut self, bytes: u64) {
+        let pages = page_up(bytes) / PAGE_SIZE;
+        self.gas = self
+            .gas
+            .saturating_add(pages.saturating_mul(GAS_PER_HEAP_PAGE));
+    }
+
+    fn protected(&mut self, bytes: u64) {
+        let pages = page_up(bytes) / PAGE_SIZE;
+        self.gas = self
+            .gas
+            .saturating_add(pages.saturating_mul(GAS_PER_PROTECTED_PAGE));
     }
 
     /// `brk(addr)`: moves the break within its area; returns the (new) break.
@@ -57,8 +87,10 @@ impl Mm {
         if new > old {
             let _ = mem.fill(old, new - old, 0);
             let _ = mem.protect(old, new - old, perm::RW);
+            self.zeroed(new - old);
         } else if new < old {
             let _ = mem.protect(new, old - new, 0);
+            self.protected(old - new);
         }
         self.brk = addr;
         addr
@@ -88,12 +120,14 @@ impl Mm {
             }
             let _ = mem.fill(addr, len, 0);
             let _ = mem.protect(addr, len, prot_to_perms(prot));
+            self.zeroed(len);
             return addr as i64;
         }
         match self.maps.alloc(len, PAGE_SIZE) {
             Ok(Some(a)) => {
                 let _ = mem.fill(a, len, 0);
                 let _ = mem.protect(a, len, prot_to_perms(prot));
+                self.zeroed(len);
                 a as i64
             }
             _ => -super::syscalls::ENOMEM,
@@ -111,6 +145,7 @@ impl Mm {
             return 0;
         }
         let _ = mem.protect(addr, len, 0);
+        self.protected(len);
         let _ = self.maps.free(addr);
         0
     }
@@ -121,7 +156,10 @@ impl Mm {
             return -super::syscalls::EINVAL;
         }
         match mem.protect(addr, page_up(len), prot_to_perms(prot)) {
-            Ok(()) => 0,
+            Ok(()) => {
+                self.protected(len);
+                0
+            }
             Err(_) => -super::syscalls::ENOMEM,
         }
     }
@@ -146,6 +184,7 @@ impl Mm {
         let n = old_len.min(new_len);
         if let Ok(bytes) = mem.read_bytes(old, n) {
             let _ = mem.load(new as u64, &bytes);
+            self.zeroed(n);
         }
         self.munmap(mem, old, old_len);
         new

@@ -11,6 +11,6 @@ mod mm;
 mod process;
 mod syscalls;
 
-pub use fs::MemFs;
+pub use fs::{MAX_FILES, MAX_FS_BYTES, MemFs};
 pub use process::{LinuxConfig, spawn};
 pub use syscalls::LinuxHost;

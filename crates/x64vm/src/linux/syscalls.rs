@@ -514,6 +514,14 @@ impl Host for LinuxHost {
         let rip = env.cpu.rip;
         let flags = env.cpu.rflags();
         let result = self.dispatch(nr, env)?;
+        // Memory the call zeroed, copied or re-protected, and file growth (host
+        // memory), in proportion to guest-chosen lengths: metered like heap growth.
+        let grown = self.fs.take_growth().div_ceil(crate::mem::PAGE_SIZE);
+        let work = self
+            .mm
+            .take_gas()
+            .saturating_add(grown.saturating_mul(crate::host::GAS_PER_HEAP_PAGE));
+        env.charge(work)?;
         env.cpu.gpr[reg::RCX] = rip;
         env.cpu.gpr[11] = flags;
         match result {

@@ -2,7 +2,7 @@
 
 use object::LittleEndian as LE;
 use object::elf::{self, FileHeader64, ProgramHeader64};
-use object::read::elf::{Dyn, FileHeader, ProgramHeader, Sym};
+use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
 
 use super::{Image, LoadError, Segment};
 use crate::mem::{page_down, page_up, perm};
@@ -123,7 +123,72 @@ pub fn load_elf(data: &[u8], enforce_wx: bool) -> Result<Image, LoadError> {
         }
     }
     image.symbols = symbols(hdr, data, bias);
+    image.abi = abi_text(hdr, data)?;
     Ok(image)
+}
+
+/// The `.x64vm.abi` section as text (empty when there is none).
+fn abi_text(hdr: &FileHeader64<LE>, data: &[u8]) -> Result<String, LoadError> {
+    let e = LE;
+    let Ok(sections) = hdr.sections(e, data) else {
+        return Ok(String::new());
+    };
+    let Some((_, section)) = sections.section_by_name(e, x64vm_abi::ABI_SECTION.as_bytes()) else {
+        return Ok(String::new());
+    };
+    let bytes = section
+        .data(e, data)
+        .map_err(|_| malformed("the .x64vm.abi section lies outside the file"))?;
+    if bytes.len() as u64 > u64::from(super::packed::MAX_ABI_SIZE) {
+        return Err(LoadError::TooLarge(format!(
+            "the .x64vm.abi section is {} bytes, the limit is {}",
+            bytes.len(),
+            super::packed::MAX_ABI_SIZE
+        )));
+    }
+    String::from_utf8(bytes.to_vec()).map_err(|err| {
+        malformed(format!(
+            "the .x64vm.abi section is not UTF-8 (at byte {})",
+            err.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// The exported functions of an ELF file that [`load_elf`] accepted: defined
+/// global (`STB_GLOBAL`) function symbols of `.symtab` and `.dynsym`, relocated by
+/// `bias`. A missing or broken symbol table yields none.
+pub(crate) fn global_functions(data: &[u8], bias: u64) -> std::collections::BTreeMap<String, u64> {
+    let e = LE;
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(hdr) = FileHeader64::<LE>::parse(data) else {
+        return out;
+    };
+    let Ok(sections) = hdr.sections(e, data) else {
+        return out;
+    };
+    for kind in [elf::SHT_DYNSYM, elf::SHT_SYMTAB] {
+        let Ok(table) = sections.symbols(e, data, kind) else {
+            continue;
+        };
+        for sym in table.iter() {
+            if sym.st_shndx(e) == elf::SHN_UNDEF
+                || sym.st_type() != elf::STT_FUNC
+                || sym.st_bind() != elf::STB_GLOBAL
+            {
+                continue;
+            }
+            let Ok(name) = sym.name(e, table.strings()) else {
+                continue;
+            };
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            if !name.is_empty() {
+                out.insert(name.to_string(), sym.st_value(e).wrapping_add(bias));
+            }
+        }
+    }
+    out
 }
 
 fn segment(
@@ -185,7 +250,7 @@ fn segment(
 }
 
 /// Rejects overlapping segments, W^X conflicts on shared pages and absurd spans.
-fn check_layout(segments: &mut [Segment], wx: bool) -> Result<(), LoadError> {
+pub(crate) fn check_layout(segments: &mut [Segment], wx: bool) -> Result<(), LoadError> {
     segments.sort_by_key(|s| s.vaddr);
     for w in segments.windows(2) {
         let (a, b) = (&w[0], &w[1]);

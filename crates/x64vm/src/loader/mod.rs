@@ -1,9 +1,12 @@
-//! Loading programs: parse and validate an ELF file into an [`Image`], the
-//! position-resolved set of segments that instances are created from.
+//! Loading programs: parse and validate an ELF file (or x64vm's packed form of
+//! one, see [`packed`]) into an [`Image`], the position-resolved set of segments
+//! that instances are created from.
 
 mod elf;
+pub mod packed;
 
 pub use elf::load_elf;
+pub use packed::{Format, load_any, load_packed, pack};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +34,30 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Checks a program file of `len` bytes against [`crate::Config::max_code_size`].
+///
+/// # Errors
+/// [`LoadError::TooLarge`] when the file is larger than the limit.
+pub fn check_code_size(len: u64, config: &crate::Config) -> Result<(), LoadError> {
+    if len > config.max_code_size {
+        return Err(LoadError::TooLarge(format!(
+            "program of {len} bytes exceeds the code size limit of {}",
+            config.max_code_size
+        )));
+    }
+    Ok(())
+}
+
+/// [`load_elf`] under `config`: refuses a file over `max_code_size` before
+/// parsing anything, and enforces W^X as `enforce_wx` says.
+///
+/// # Errors
+/// As [`load_elf`], and [`LoadError::TooLarge`] for a file over the limit.
+pub fn load_elf_with(data: &[u8], config: &crate::Config) -> Result<Image, LoadError> {
+    check_code_size(data.len() as u64, config)?;
+    load_elf(data, config.enforce_wx)
+}
+
 /// One loadable segment, already relocated to its final address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
@@ -51,7 +78,8 @@ pub struct Image {
     pub entry: u64,
     /// Loadable segments.
     pub segments: Vec<Segment>,
-    /// Function and object symbols by name (from `.symtab`/`.dynsym`), relocated.
+    /// Function and object symbols by name (from `.symtab`/`.dynsym`), relocated;
+    /// for a packed file, its export table.
     pub symbols: BTreeMap<String, u64>,
     /// Load bias applied (non-zero for static PIE).
     pub bias: u64,
@@ -63,6 +91,9 @@ pub struct Image {
     pub exec_stack: bool,
     /// Size of the input file.
     pub file_size: u64,
+    /// The contract's ABI text (the `.x64vm.abi` section, see docs/abi.md); empty
+    /// when the file has none.
+    pub abi: String,
 }
 
 impl Image {
