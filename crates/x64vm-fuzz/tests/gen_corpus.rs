@@ -1,8 +1,11 @@
 //! Regenerates the committed seed corpus `fuzz/corpus/<target>/`:
 //!
 //! ```text
-//! cargo test -p x64vm-fuzz --test gen_corpus -- --ignored
+//! X64VM_REGENERATE_CORPUS=1 cargo test -p x64vm-fuzz --test gen_corpus -- --ignored
 //! ```
+//!
+//! (Without the variable the test does nothing, so that running every ignored
+//! test does not rewrite committed files.)
 //!
 //! Seeds are real programs (tests/programs/*.c and examples/fib built with gcc),
 //! their packed forms, truncations and header corruptions, code snippets
@@ -517,6 +520,10 @@ fn random_blobs(target: &str, seed: u64, count: usize) {
 #[test]
 #[ignore = "regenerates fuzz/corpus (needs gcc); run deliberately"]
 fn regenerate_seed_corpus() {
+    if std::env::var_os("X64VM_REGENERATE_CORPUS").is_none() {
+        eprintln!("set X64VM_REGENERATE_CORPUS=1 to rewrite fuzz/corpus");
+        return;
+    }
     let progs = programs();
     assert!(!progs.is_empty(), "gcc built nothing");
     let real = progs[0].1.clone();
