@@ -20,7 +20,8 @@ pub mod corpus;
 mod targets;
 
 pub use targets::{
-    abi_text, call_line, elf_load, exec, host_calls, linux_syscalls, packed_load, translate,
+    abi_text, call_line, echo_load, elf_load, exec, host_calls, linux_syscalls, packed_load,
+    translate,
 };
 
 /// A fuzz target body.
@@ -36,6 +37,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("linux_syscalls", linux_syscalls),
     ("call_line", call_line),
     ("abi_text", abi_text),
+    ("echo_load", echo_load),
 ];
 
 /// The target named `name`.

@@ -1046,3 +1046,32 @@ pub fn abi_text(data: &[u8]) {
         );
     }
 }
+
+/// The original Echo contract format and its call lines: the input is a call line,
+/// a NUL byte, then the file. Parsing either must never panic; a file that loads
+/// runs the call under a small gas cap, twice, with identical outcomes.
+pub fn echo_load(data: &[u8]) {
+    let (line, file) = match data.iter().position(|&b| b == 0) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (&b"fib(10)"[..], data),
+    };
+    let line = String::from_utf8_lossy(line);
+    let _ = x64vm_echo::parse_call_line(&line);
+    match x64vm_echo::load_echo(file) {
+        Ok(image) => {
+            let config = x64vm::Config {
+                gas_limit: 200_000,
+                ..x64vm_echo::echo_config()
+            };
+            let ctx = x64vm_echo::EchoContext::default();
+            let a = x64vm_echo::call(&image, &line, &ctx, &config);
+            let b = x64vm_echo::call(&image, &line, &ctx, &config);
+            assert_eq!(
+                format!("{a:?}"),
+                format!("{b:?}"),
+                "two runs of one Echo call differ"
+            );
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}

@@ -105,3 +105,8 @@ fn sweep() {
     }
     eprintln!("sweep: {total} executions in total");
 }
+
+#[test]
+fn mini_fuzz_echo_load() {
+    fuzz("echo_load", &[9], 3000, 16 << 10);
+}

@@ -33,7 +33,8 @@ fn every_target_has_a_replay_test() {
             "host_calls",
             "linux_syscalls",
             "call_line",
-            "abi_text"
+            "abi_text",
+            "echo_load"
         ]
     );
     // Each libFuzzer binary calls the body of the same name.
@@ -82,4 +83,9 @@ fn replay_call_line() {
 #[test]
 fn replay_abi_text() {
     replay("abi_text");
+}
+
+#[test]
+fn replay_echo_load() {
+    replay("echo_load");
 }
