@@ -561,10 +561,7 @@ pub fn add<F: Format>(a: u64, b: u64, sub: bool, env: &mut Env) -> u64 {
     }
     let b = if sub { b ^ F::SIGN } else { b };
     let fast = env.rc == Rc::Nearest && normal::<F>(a) && normal::<F>(b);
-    if let Some((r, inexact)) = fast.then(|| F::host_add(a, b, env.want_pe)).flatten() {
-        if inexact {
-            env.raise(mx::PE);
-        }
+    if let Some(r) = host_fast(fast, env, |pe| F::host_add(a, b, pe)) {
         return r;
     }
     add_exact::<F>(a, b, da || db, env)
@@ -620,6 +617,24 @@ fn normal<F: Format>(a: u64) -> bool {
     e != 0 && e != F::EMAX_FIELD
 }
 
+/// The host-float fast path shared by add, mul, div and sqrt: when `fast` holds
+/// (round to nearest, normal operands) and the host computes a normal result, take
+/// it and raise PE if it was inexact; otherwise `None` and the integer path runs.
+fn host_fast(
+    fast: bool,
+    env: &mut Env,
+    host: impl FnOnce(bool) -> Option<(u64, bool)>,
+) -> Option<u64> {
+    if !fast {
+        return None;
+    }
+    let (r, inexact) = host(env.want_pe)?;
+    if inexact {
+        env.raise(mx::PE);
+    }
+    Some(r)
+}
+
 /// `a * b`, SSE semantics.
 pub fn mul<F: Format>(a: u64, b: u64, env: &mut Env) -> u64 {
     let (a, da) = daz::<F>(a, env);
@@ -628,10 +643,7 @@ pub fn mul<F: Format>(a: u64, b: u64, env: &mut Env) -> u64 {
         return n;
     }
     let fast = env.rc == Rc::Nearest && normal::<F>(a) && normal::<F>(b);
-    if let Some((r, inexact)) = fast.then(|| F::host_mul(a, b, env.want_pe)).flatten() {
-        if inexact {
-            env.raise(mx::PE);
-        }
+    if let Some(r) = host_fast(fast, env, |pe| F::host_mul(a, b, pe)) {
         return r;
     }
     mul_exact::<F>(a, b, da || db, env)
@@ -668,10 +680,7 @@ pub fn div<F: Format>(a: u64, b: u64, env: &mut Env) -> u64 {
         return n;
     }
     let fast = env.rc == Rc::Nearest && normal::<F>(a) && normal::<F>(b);
-    if let Some((r, inexact)) = fast.then(|| F::host_div(a, b, env.want_pe)).flatten() {
-        if inexact {
-            env.raise(mx::PE);
-        }
+    if let Some(r) = host_fast(fast, env, |pe| F::host_div(a, b, pe)) {
         return r;
     }
     div_exact::<F>(a, b, da || db, env)
@@ -716,10 +725,7 @@ pub fn sqrt<F: Format>(a: u64, env: &mut Env) -> u64 {
         return quiet::<F>(a);
     }
     let fast = env.rc == Rc::Nearest && normal::<F>(a) && !neg::<F>(a);
-    if let Some((r, inexact)) = fast.then(|| F::host_sqrt(a, env.want_pe)).flatten() {
-        if inexact {
-            env.raise(mx::PE);
-        }
+    if let Some(r) = host_fast(fast, env, |pe| F::host_sqrt(a, pe)) {
         return r;
     }
     sqrt_exact::<F>(a, de, env)
