@@ -108,6 +108,14 @@ pub struct Cpu {
     faux: u64,
     /// RFLAGS bits that are not status flags (DF, IF, bit 1, ...).
     other: u64,
+    // Interpreter scratch (see `interp`), kept here because the CPU is the one
+    // thing every threaded handler has at hand. Not architectural state.
+    /// Cache index of the block-ending instruction that last returned to the loop.
+    pub(crate) link_from: u32,
+    /// Linked blocks that may still run before control returns to the loop.
+    pub(crate) chain_left: u32,
+    /// Address of the instruction that left the loop with a host call.
+    pub(crate) exit_at: u64,
 }
 
 impl Default for Cpu {
@@ -129,6 +137,9 @@ impl Default for Cpu {
             fres: 0,
             faux: 0,
             other: 0x202,
+            link_from: u32::MAX,
+            chain_left: 0,
+            exit_at: 0,
         }
     }
 }

@@ -8,8 +8,8 @@ use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 use rustc_hash::FxHashMap;
 
 use crate::cpu::Cpu;
-use crate::ir::Inst;
-use crate::isa::Exit;
+use crate::ir::{Inst, NO_LINK};
+use crate::isa::{ExecResult, Exit};
 use crate::mem::Memory;
 use crate::translate::translate;
 use crate::trap::Trap;
@@ -30,9 +30,17 @@ const MAX_BLOCK_BYTES: u64 = 4096;
 pub const GAS_CODE_INVALIDATION: u64 = 50;
 
 /// A decoded basic block: a run of [`Inst`] ending at a control transfer.
+///
+/// In the cache a block is laid out as an entry instruction (charges the block's
+/// gas, see [`enter_block`]), the guest instructions, and, when the block was cut
+/// short by a limit rather than ended by a control transfer, an end instruction
+/// that only continues at the next address. Every block thus ends with an
+/// instruction whose threaded handler calls [`follow`].
 #[derive(Clone, Copy, Debug)]
 pub struct Block {
-    first: u32,
+    /// Index of the entry instruction; the guest instructions follow it.
+    entry: u32,
+    /// Number of guest instructions.
     count: u32,
     gas: u64,
 }
@@ -117,50 +125,62 @@ impl CodeCache {
     #[cold]
     #[inline(never)]
     fn translate_block(&mut self, mem: &mut Memory, rip: u64) -> Result<Block, Trap> {
-        if self.insts.len() + MAX_BLOCK_INSTS > MAX_CACHED_INSTS {
+        if self.insts.len() + MAX_BLOCK_INSTS + 2 > MAX_CACHED_INSTS {
             self.clear();
         }
         let window = mem.fetch_window(rip, MAX_BLOCK_BYTES)?;
         let mut decoder = Decoder::with_ip(64, window, rip, DecoderOptions::NONE);
         let mut ins = Instruction::default();
-        let first = self.insts.len() as u32;
+        let entry = self.insts.len();
         let mut gas = 0u64;
         let mut count = 0usize;
+        let mut ended = false;
+        self.insts.push(Inst::new(rip, 0, crate::ir::Op::Nop));
         while decoder.can_decode() && count < MAX_BLOCK_INSTS {
             decoder.decode_out(&mut ins);
             if ins.is_invalid() && decoder.last_error() == DecoderError::NoMoreBytes {
-                if count == 0 {
-                    // The instruction runs into a page that is not executable.
-                    return Err(Trap::ExecuteNonExecutable {
-                        addr: rip + window.len() as u64,
-                    });
-                }
                 break;
             }
             let mut inst = translate(&ins);
-            inst.handler = crate::isa::handler_for(&inst);
+            let h = crate::isa::handlers_for(&inst);
+            inst.handler = h.step;
+            inst.threaded = h.threaded;
             gas += inst.op.gas();
             count += 1;
-            let end = inst.ends_block();
+            ended = inst.ends_block();
             self.insts.push(inst);
-            if end {
+            if ended {
                 break;
             }
         }
         if count == 0 {
+            // The first instruction runs into a page that is not executable.
+            self.insts.truncate(entry);
             return Err(Trap::ExecuteNonExecutable {
                 addr: rip + window.len() as u64,
             });
         }
+        let end = self.insts.last().map_or(rip, Inst::next);
+        if !ended {
+            let mut cut = Inst::new(end, 0, crate::ir::Op::Nop);
+            let h = crate::isa::last_handlers!(continue_here);
+            cut.handler = h.step;
+            cut.threaded = h.threaded;
+            self.insts.push(cut);
+        }
+        let e = &mut self.insts[entry];
+        e.handler = continue_here;
+        e.threaded = enter_block;
+        e.imm = gas;
+        e.disp = count as i64;
         if mem.perms_at(rip) & crate::mem::perm::W != 0
             || mem.perms_at(rip + window.len() as u64 - 1) & crate::mem::perm::W != 0
         {
             // Writable code (Linux profile, executable stacks): watch it for writes.
-            let end = self.insts.last().map_or(rip, Inst::next);
             mem.mark_decoded(rip, end - rip);
         }
         let block = Block {
-            first,
+            entry: entry as u32,
             count: count as u32,
             gas,
         };
@@ -168,6 +188,93 @@ impl CodeCache {
         self.blocks.push(block);
         Ok(block)
     }
+
+    /// Records that the block whose last instruction is `code[from]` continues at
+    /// `rip`, whose block starts at `entry`: next time, [`follow`] goes there
+    /// directly. A link names the block at a fixed address (the branch target or
+    /// the fall-through), so it stays right for as long as both blocks are cached.
+    #[inline(always)]
+    fn link(&mut self, from: u32, rip: u64, entry: u32) {
+        if let Some(last) = self.insts.get_mut(from as usize) {
+            if rip == last.imm {
+                last.link_taken = entry;
+            } else if rip == last.next() {
+                last.link_next = entry;
+            }
+        }
+    }
+}
+
+/// The step handler of the synthetic entry and end instructions: nothing to do.
+fn continue_here(_: &mut Cpu, _: &mut Memory, _: &Inst) -> ExecResult {
+    Ok(())
+}
+
+/// How many linked blocks one dispatch from the loop may run before control goes
+/// back to the loop. The threaded handlers pass control on as tail calls, which
+/// the optimiser turns into jumps; in unoptimised builds every passing adds stack
+/// frames, so there a block is never followed by another without the loop.
+const CHAIN_BUDGET: u32 = if cfg!(debug_assertions) { 0 } else { 1 << 10 };
+
+/// Runs the instruction at `code[idx]` and, through its threaded handler, all that
+/// follows it until control needs the loop.
+#[inline(always)]
+pub(crate) fn dispatch(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize) -> ExecResult {
+    let i = &code[idx];
+    (i.threaded)(cpu, mem, code, idx)
+}
+
+/// Threaded handler of a block's entry: charges the block's gas (`imm`) and counts
+/// its instructions (`disp`) before the first one runs.
+fn enter_block(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize) -> ExecResult {
+    let e = &code[idx];
+    if cpu.gas < e.imm {
+        return Err(out_of_gas(cpu, e));
+    }
+    cpu.gas -= e.imm;
+    cpu.retired += e.disp as u64;
+    dispatch(cpu, mem, code, idx + 1)
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_gas(cpu: &mut Cpu, entry: &Inst) -> Box<Exit> {
+    cpu.gas = 0;
+    cpu.rip = entry.addr;
+    Trap::OutOfGas.into()
+}
+
+/// After a block's last instruction `code[idx]` set RIP: goes on to the next block
+/// if it is linked, else returns to the loop, which finds it (and links it).
+#[inline(always)]
+pub(crate) fn follow(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize) -> ExecResult {
+    let last = &code[idx];
+    let link = if cpu.rip == last.imm {
+        last.link_taken
+    } else if cpu.rip == last.next() {
+        last.link_next
+    } else {
+        NO_LINK
+    };
+    // Code pages written by the block invalidate the cache: the loop handles that.
+    if link != NO_LINK && cpu.chain_left != 0 && !mem.code_dirty() {
+        cpu.chain_left -= 1;
+        return dispatch(cpu, mem, code, link as usize);
+    }
+    cpu.link_from = idx as u32;
+    Ok(())
+}
+
+/// A handler failed at `i`: leaves RIP at `i` for a trap, and records where the
+/// instruction was for host calls (whose RIP stays past the instruction).
+#[cold]
+#[inline(never)]
+pub(crate) fn fault(cpu: &mut Cpu, i: &Inst, e: Box<Exit>) -> Box<Exit> {
+    if let Exit::Trap(_) = *e {
+        cpu.rip = i.addr;
+    }
+    cpu.exit_at = i.addr;
+    e
 }
 
 /// Observes execution one instruction at a time. The plain loop uses [`NoTrace`],
@@ -213,6 +320,51 @@ pub fn run<T: Tracer>(
     cache: &mut CodeCache,
     tracer: &mut T,
 ) -> Stop {
+    if T::ENABLED {
+        return run_traced(cpu, mem, cache, tracer);
+    }
+    cpu.link_from = NO_LINK;
+    loop {
+        let rip = cpu.rip;
+        if rip == 0 {
+            return Stop::Returned;
+        }
+        let block = match cache.get(mem, rip) {
+            Ok(b) => b,
+            Err(t) => return Stop::Trap(t),
+        };
+        if cpu.link_from != NO_LINK {
+            cache.link(cpu.link_from, rip, block.entry);
+            cpu.link_from = NO_LINK;
+        }
+        cpu.chain_left = CHAIN_BUDGET;
+        if let Err(e) = dispatch(cpu, mem, &cache.insts, block.entry as usize) {
+            return exit_to_stop(e, cpu);
+        }
+        if mem.take_code_dirty() {
+            // Code the cache was built from changed: decode again from scratch. That
+            // work is the guest's doing (a write to its own code, W^X off), so it
+            // is metered: otherwise a loop rewriting its code would cost the host
+            // ~100 times more time per unit of gas than any other code.
+            cache.clear();
+            cpu.link_from = NO_LINK;
+            if cpu.gas < GAS_CODE_INVALIDATION {
+                cpu.gas = 0;
+                return Stop::Trap(Trap::OutOfGas);
+            }
+            cpu.gas -= GAS_CODE_INVALIDATION;
+        }
+    }
+}
+
+/// [`run`] one instruction at a time, with the tracer's hooks around each. Same
+/// results and gas as the threaded loop.
+fn run_traced<T: Tracer>(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    cache: &mut CodeCache,
+    tracer: &mut T,
+) -> Stop {
     loop {
         let rip = cpu.rip;
         if rip == 0 {
@@ -228,37 +380,25 @@ pub fn run<T: Tracer>(
         }
         cpu.gas -= block.gas;
         cpu.retired += block.count as u64;
-        let insts = &cache.insts[block.first as usize..(block.first + block.count) as usize];
+        let first = block.entry as usize + 1;
+        let insts = &cache.insts[first..first + block.count as usize];
         let Some((last, body)) = insts.split_last() else {
             return Stop::Trap(Trap::InvalidOpcode);
         };
         for inst in body {
-            if T::ENABLED {
-                tracer.before(cpu, mem, inst);
-            }
+            tracer.before(cpu, mem, inst);
             if let Err(e) = (inst.handler)(cpu, mem, inst) {
-                cpu.rip = inst.addr;
-                return exit_to_stop(e, cpu, inst);
+                return exit_to_stop(fault(cpu, inst, e), cpu);
             }
-            if T::ENABLED {
-                tracer.after(cpu, mem, inst);
-            }
+            tracer.after(cpu, mem, inst);
         }
-        if T::ENABLED {
-            tracer.before(cpu, mem, last);
-        }
+        tracer.before(cpu, mem, last);
         cpu.rip = last.next();
         if let Err(e) = (last.handler)(cpu, mem, last) {
-            return exit_to_stop(e, cpu, last);
+            return exit_to_stop(fault(cpu, last, e), cpu);
         }
-        if T::ENABLED {
-            tracer.after(cpu, mem, last);
-        }
+        tracer.after(cpu, mem, last);
         if mem.take_code_dirty() {
-            // Code the cache was built from changed: decode again from scratch. That
-            // work is the guest's doing (a write to its own code, W^X off), so it
-            // is metered: otherwise a loop rewriting its code would cost the host
-            // ~100 times more time per unit of gas than any other code.
             cache.clear();
             if cpu.gas < GAS_CODE_INVALIDATION {
                 cpu.gas = 0;
@@ -269,14 +409,13 @@ pub fn run<T: Tracer>(
     }
 }
 
+/// The loop's answer for a handler's [`Exit`] (RIP and `exit_at` set by [`fault`]).
 #[cold]
-fn exit_to_stop(e: Exit, cpu: &mut Cpu, inst: &Inst) -> Stop {
-    match e {
-        Exit::Trap(t) => {
-            cpu.rip = inst.addr;
-            Stop::Trap(*t)
-        }
-        Exit::Interrupt(n) => Stop::Interrupt(n as u8, inst.addr),
-        Exit::Syscall => Stop::Syscall(inst.addr),
+#[allow(clippy::boxed_local)] // the exit as handlers return it (see `ExecResult`)
+fn exit_to_stop(e: Box<Exit>, cpu: &mut Cpu) -> Stop {
+    match *e {
+        Exit::Trap(t) => Stop::Trap(t),
+        Exit::Interrupt(n) => Stop::Interrupt(n as u8, cpu.exit_at),
+        Exit::Syscall => Stop::Syscall(cpu.exit_at),
     }
 }

@@ -374,8 +374,11 @@ ops! {
 /// the byte-sized fields.
 #[derive(Clone, Copy, Debug)]
 pub struct Inst {
-    /// What executes it (see [`crate::isa::handler_for`]).
+    /// Executes it alone (the tracing loop; see [`crate::isa::handlers_for`]).
     pub handler: crate::isa::Handler,
+    /// Executes it and then the rest of its block, and for a block's last
+    /// instruction, the next block when it is linked (see [`crate::interp`]).
+    pub threaded: crate::isa::Threaded,
     /// Guest address of the instruction.
     pub addr: u64,
     /// Memory displacement (for RIP-relative operands: the absolute address, no base).
@@ -412,13 +415,23 @@ pub struct Inst {
     pub addr32: bool,
     /// Third operand is an immediate (for `imul r, r/m, imm`).
     pub has_imm: bool,
+    /// For a block's last instruction: the cached entry (index in the code cache)
+    /// of the block at `imm`, or [`NO_LINK`]. Filled in by the interpreter loop.
+    pub link_taken: u32,
+    /// For a block's last instruction: the cached entry of the block at
+    /// [`Inst::next`], or [`NO_LINK`].
+    pub link_next: u32,
 }
+
+/// "Not linked yet" in [`Inst::link_taken`] / [`Inst::link_next`].
+pub const NO_LINK: u32 = u32::MAX;
 
 impl Inst {
     /// A blank instruction at `addr` of `len` bytes.
     pub fn new(addr: u64, len: u8, op: Op) -> Self {
         Inst {
             handler: crate::isa::exec,
+            threaded: crate::isa::exec_threaded,
             addr,
             disp: 0,
             imm: 0,
@@ -437,6 +450,8 @@ impl Inst {
             seg: seg::NONE,
             addr32: false,
             has_imm: false,
+            link_taken: NO_LINK,
+            link_next: NO_LINK,
         }
     }
 
@@ -468,7 +483,8 @@ impl Inst {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<Inst>() <= 56);
+// One cache line.
+const _: () = assert!(std::mem::size_of::<Inst>() <= 64);
 
 /// Selectors (`Inst.cc`) of the SSE ops.
 pub mod sse_kind {

@@ -344,8 +344,14 @@ impl Memory {
         }
     }
 
-    /// Whether code was overwritten since the last call (and resets the flag).
+    /// Whether a page that code was decoded from has been written since the mark
+    /// was last taken (see [`Memory::take_code_dirty`]).
     #[inline(always)]
+    pub fn code_dirty(&self) -> bool {
+        self.code_dirty
+    }
+
+    /// Whether code was written (as [`Memory::code_dirty`]), clearing the mark.
     pub fn take_code_dirty(&mut self) -> bool {
         std::mem::take(&mut self.code_dirty)
     }

@@ -133,10 +133,11 @@ const PROGRAMS: &[(&str, u64, &[u8])] = &[
     ),
 ];
 
-fn build_dir() -> PathBuf {
+/// A directory of this process for the test `name` (tests run in parallel).
+fn build_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("determinism")
-        .join(std::process::id().to_string());
+        .join(format!("{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -284,7 +285,7 @@ fn reference(jobs: &[Job]) -> Vec<u64> {
 
 #[test]
 fn programs_agree_across_threads_reuse_and_host_heap_layouts() {
-    let dir = build_dir();
+    let dir = build_dir("threads");
     build_programs(&dir);
     let jobs = jobs(&dir);
     let want = reference(&jobs);
@@ -503,4 +504,60 @@ fn golden_gas_of_the_fib_contract() {
     let out = inst.run(&mut NoHost);
     assert_eq!(out.rax, 75_025);
     assert!(out.gas_used > GOLDEN_FIB_GAS[3].2);
+}
+
+/// A tracer that only counts: switches the interpreter to its one-instruction-at-
+/// a-time loop.
+struct Counting(u64);
+
+impl x64vm::interp::Tracer for Counting {
+    const ENABLED: bool = true;
+    fn before(&mut self, _: &x64vm::Cpu, _: &x64vm::Memory, _: &x64vm::ir::Inst) {
+        self.0 += 1;
+    }
+    fn after(&mut self, _: &x64vm::Cpu, _: &x64vm::Memory, _: &x64vm::ir::Inst) {}
+}
+
+#[test]
+fn threaded_and_traced_runs_agree_at_every_gas_limit() {
+    // The normal loop runs threaded handlers and links blocks; the traced loop
+    // steps one instruction at a time. Both must end in the same state, including
+    // where and with how much gas an out-of-gas stop happens.
+    let dir = build_dir("traced");
+    build_programs(&dir);
+    let jobs = jobs(&dir);
+    for job in &jobs {
+        let full = job.run_fresh();
+        for limit in [None, Some(1), Some(37), Some(1000), Some(54_321)] {
+            let mut config = job.config.clone();
+            if let Some(l) = limit {
+                config.gas_limit = l;
+            }
+            let args: Vec<u64> = job.arg.into_iter().collect();
+            let mut a = Instance::new(&job.image, &config, &job.input).unwrap();
+            a.prepare_call(job.entry, &args).unwrap();
+            let out_a = a.run(&mut NoHost);
+            let mut b = Instance::new(&job.image, &config, &job.input).unwrap();
+            b.prepare_call(job.entry, &args).unwrap();
+            let mut tracer = Counting(0);
+            let out_b = b.run_with(&mut NoHost, &mut tracer);
+            assert_eq!(
+                digest(&a, &out_a),
+                digest(&b, &out_b),
+                "{} with gas limit {limit:?}: {:?} / {:?}",
+                job.name,
+                out_a.status,
+                out_b.status
+            );
+            if limit.is_none() {
+                assert_eq!(digest(&a, &out_a), full, "{}", job.name);
+                // Retired counts whole blocks, so only a run that finished has
+                // retired exactly what the tracer saw.
+                if matches!(out_b.status, x64vm::Status::Success) {
+                    assert_eq!(tracer.0, out_b.instructions, "{}", job.name);
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,7 +9,7 @@
 //! tests exercise both (a shape not listed here falls back to the generic one).
 
 use super::stack::{pop_val, push_val};
-use super::{ExecResult, Handler, ea};
+use super::{ExecResult, Handlers, body_handlers, ea, last_handlers};
 use crate::cpu::{Cpu, FlagOp, reg};
 use crate::ir::{Inst, Loc, NO_REG, Op, seg};
 use crate::mem::Memory;
@@ -185,30 +185,30 @@ fn is_base_disp(i: &Inst) -> bool {
 }
 
 /// The specialised handler for an ALU op or `mov`, if its shape has one.
-fn alu_for<const OP: u8>(i: &Inst) -> Option<Handler> {
+fn alu_for<const OP: u8>(i: &Inst) -> Option<Handlers> {
     if is_base_disp(i) {
-        let h: Handler = match (i.dst, i.src, i.size) {
-            (Loc::Reg, Loc::Mem, 8) => alu::<OP, 8, Reg, MemB>,
-            (Loc::Reg, Loc::Mem, 4) => alu::<OP, 4, Reg, MemB>,
-            (Loc::Mem, Loc::Reg, 8) => alu::<OP, 8, MemB, Reg>,
-            (Loc::Mem, Loc::Reg, 4) => alu::<OP, 4, MemB, Reg>,
-            (Loc::Mem, Loc::Imm, 8) => alu::<OP, 8, MemB, Imm>,
-            (Loc::Mem, Loc::Imm, 4) => alu::<OP, 4, MemB, Imm>,
+        let h = match (i.dst, i.src, i.size) {
+            (Loc::Reg, Loc::Mem, 8) => body_handlers!(alu::<OP, 8, Reg, MemB>),
+            (Loc::Reg, Loc::Mem, 4) => body_handlers!(alu::<OP, 4, Reg, MemB>),
+            (Loc::Mem, Loc::Reg, 8) => body_handlers!(alu::<OP, 8, MemB, Reg>),
+            (Loc::Mem, Loc::Reg, 4) => body_handlers!(alu::<OP, 4, MemB, Reg>),
+            (Loc::Mem, Loc::Imm, 8) => body_handlers!(alu::<OP, 8, MemB, Imm>),
+            (Loc::Mem, Loc::Imm, 4) => body_handlers!(alu::<OP, 4, MemB, Imm>),
             _ => return None,
         };
         return Some(h);
     }
     Some(match (i.dst, i.src, i.size) {
-        (Loc::Reg, Loc::Reg, 8) => alu::<OP, 8, Reg, Reg>,
-        (Loc::Reg, Loc::Reg, 4) => alu::<OP, 4, Reg, Reg>,
-        (Loc::Reg, Loc::Imm, 8) => alu::<OP, 8, Reg, Imm>,
-        (Loc::Reg, Loc::Imm, 4) => alu::<OP, 4, Reg, Imm>,
-        (Loc::Reg, Loc::Mem, 8) => alu::<OP, 8, Reg, Mem>,
-        (Loc::Reg, Loc::Mem, 4) => alu::<OP, 4, Reg, Mem>,
-        (Loc::Mem, Loc::Reg, 8) => alu::<OP, 8, Mem, Reg>,
-        (Loc::Mem, Loc::Reg, 4) => alu::<OP, 4, Mem, Reg>,
-        (Loc::Mem, Loc::Imm, 8) => alu::<OP, 8, Mem, Imm>,
-        (Loc::Mem, Loc::Imm, 4) => alu::<OP, 4, Mem, Imm>,
+        (Loc::Reg, Loc::Reg, 8) => body_handlers!(alu::<OP, 8, Reg, Reg>),
+        (Loc::Reg, Loc::Reg, 4) => body_handlers!(alu::<OP, 4, Reg, Reg>),
+        (Loc::Reg, Loc::Imm, 8) => body_handlers!(alu::<OP, 8, Reg, Imm>),
+        (Loc::Reg, Loc::Imm, 4) => body_handlers!(alu::<OP, 4, Reg, Imm>),
+        (Loc::Reg, Loc::Mem, 8) => body_handlers!(alu::<OP, 8, Reg, Mem>),
+        (Loc::Reg, Loc::Mem, 4) => body_handlers!(alu::<OP, 4, Reg, Mem>),
+        (Loc::Mem, Loc::Reg, 8) => body_handlers!(alu::<OP, 8, Mem, Reg>),
+        (Loc::Mem, Loc::Reg, 4) => body_handlers!(alu::<OP, 4, Mem, Reg>),
+        (Loc::Mem, Loc::Imm, 8) => body_handlers!(alu::<OP, 8, Mem, Imm>),
+        (Loc::Mem, Loc::Imm, 4) => body_handlers!(alu::<OP, 4, Mem, Imm>),
         _ => return None,
     })
 }
@@ -221,12 +221,25 @@ fn jcc<const CC: u8>(cpu: &mut Cpu, _: &mut Memory, i: &Inst) -> ExecResult {
     Ok(())
 }
 
-fn jcc_for(cc: u8) -> Handler {
-    const TABLE: [Handler; 16] = [
-        jcc::<0>, jcc::<1>, jcc::<2>, jcc::<3>, jcc::<4>, jcc::<5>, jcc::<6>, jcc::<7>, jcc::<8>,
-        jcc::<9>, jcc::<10>, jcc::<11>, jcc::<12>, jcc::<13>, jcc::<14>, jcc::<15>,
-    ];
-    TABLE[cc as usize & 15]
+fn jcc_for(cc: u8) -> Handlers {
+    match cc & 15 {
+        0 => last_handlers!(jcc::<0>),
+        1 => last_handlers!(jcc::<1>),
+        2 => last_handlers!(jcc::<2>),
+        3 => last_handlers!(jcc::<3>),
+        4 => last_handlers!(jcc::<4>),
+        5 => last_handlers!(jcc::<5>),
+        6 => last_handlers!(jcc::<6>),
+        7 => last_handlers!(jcc::<7>),
+        8 => last_handlers!(jcc::<8>),
+        9 => last_handlers!(jcc::<9>),
+        10 => last_handlers!(jcc::<10>),
+        11 => last_handlers!(jcc::<11>),
+        12 => last_handlers!(jcc::<12>),
+        13 => last_handlers!(jcc::<13>),
+        14 => last_handlers!(jcc::<14>),
+        _ => last_handlers!(jcc::<15>),
+    }
 }
 
 fn jmp(cpu: &mut Cpu, _: &mut Memory, i: &Inst) -> ExecResult {
@@ -268,7 +281,7 @@ fn lea<const SIZE: u8>(cpu: &mut Cpu, _: &mut Memory, i: &Inst) -> ExecResult {
 }
 
 /// The specialised handler for `i`, if one exists.
-pub(super) fn select(i: &Inst) -> Option<Handler> {
+pub(super) fn select(i: &Inst) -> Option<Handlers> {
     match i.op {
         Op::Mov => alu_for::<MOV>(i),
         Op::Add => alu_for::<ADD>(i),
@@ -281,13 +294,15 @@ pub(super) fn select(i: &Inst) -> Option<Handler> {
         Op::Cmp => alu_for::<CMP>(i),
         Op::Test => alu_for::<TEST>(i),
         Op::Jcc => Some(jcc_for(i.cc)),
-        Op::Jmp => Some(jmp),
-        Op::Call => Some(call),
-        Op::Ret if i.imm == 0 => Some(ret),
-        Op::Push if i.dst == Loc::Reg && i.size == 8 && i.dreg < 16 => Some(push_reg),
-        Op::Pop if i.dst == Loc::Reg && i.size == 8 && i.dreg < 16 => Some(pop_reg),
-        Op::Lea if i.dst == Loc::Reg && i.size == 8 => Some(lea::<8>),
-        Op::Lea if i.dst == Loc::Reg && i.size == 4 => Some(lea::<4>),
+        Op::Jmp => Some(last_handlers!(jmp)),
+        Op::Call => Some(last_handlers!(call)),
+        Op::Ret if i.imm == 0 => Some(last_handlers!(ret)),
+        Op::Push if i.dst == Loc::Reg && i.size == 8 && i.dreg < 16 => {
+            Some(body_handlers!(push_reg))
+        }
+        Op::Pop if i.dst == Loc::Reg && i.size == 8 && i.dreg < 16 => Some(body_handlers!(pop_reg)),
+        Op::Lea if i.dst == Loc::Reg && i.size == 8 => Some(body_handlers!(lea::<8>)),
+        Op::Lea if i.dst == Loc::Reg && i.size == 4 => Some(body_handlers!(lea::<4>)),
         _ => None,
     }
 }

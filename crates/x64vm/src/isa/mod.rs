@@ -31,35 +31,110 @@ pub use system::{CPUID_VENDOR, cpuid};
 /// Why execution left the interpreter loop (besides finishing a block).
 #[derive(Debug)]
 pub enum Exit {
-    /// A trap at the current instruction. Boxed so that `Result<(), Exit>`, which
-    /// every handler returns, fits in two registers.
-    Trap(Box<Trap>),
+    /// A trap at the current instruction.
+    Trap(Trap),
     /// `int n`: the host must serve service `n`; RIP is already past the instruction.
-    /// (A u64 rather than a u8 so that every payload is one full register, which lets
-    /// `Result<(), Exit>` come back in two registers instead of through memory.)
     Interrupt(u64),
     /// `syscall`: RIP is already past the instruction.
     Syscall,
 }
 
-impl From<Trap> for Exit {
+impl From<Trap> for Box<Exit> {
     // Traps are rare; keep the allocation off the handlers' fast paths.
     #[cold]
     #[inline(never)]
     fn from(t: Trap) -> Self {
-        Exit::Trap(Box::new(t))
+        Box::new(Exit::Trap(t))
     }
 }
 
 /// Result of executing one instruction.
-pub type ExecResult = Result<(), Exit>;
+///
+/// The error is boxed so that the whole result is one pointer, returned in one
+/// register: with a two-register result the optimiser does not turn a threaded
+/// handler's call of the next handler into a jump (its `Ok` and `Err` returns
+/// merge into an aggregate it cannot duplicate into the call's tail), and every
+/// instruction would then grow the host stack. Exits are rare (traps, host calls),
+/// so the allocation costs nothing measurable.
+pub type ExecResult = Result<(), Box<Exit>>;
 
-/// Executes one decoded instruction; chosen per instruction at translation.
+/// Executes one decoded instruction alone; chosen per instruction at translation.
+/// RIP has already been set to the fall-through address if this is the last
+/// instruction of its block; control transfers overwrite it.
 pub type Handler = fn(&mut Cpu, &mut Memory, &Inst) -> ExecResult;
 
-/// The handler for `i`: a specialised one for hot shapes, else the generic [`exec`].
-pub fn handler_for(i: &Inst) -> Handler {
-    fast::select(i).unwrap_or(exec)
+/// Executes the instruction at `code[idx]`, then passes control straight to the
+/// next one's threaded handler (see [`crate::interp`]): the rest of its block, and
+/// after a block's last instruction the next block when it is linked.
+pub type Threaded = fn(&mut Cpu, &mut Memory, &[Inst], usize) -> ExecResult;
+
+/// The two ways of running one instruction: alone (tracing) and threaded.
+#[derive(Clone, Copy)]
+pub struct Handlers {
+    /// Runs the instruction alone.
+    pub step: Handler,
+    /// Runs it and continues with what follows.
+    pub threaded: Threaded,
+}
+
+/// [`Handlers`] for an instruction that does not end its block and whose
+/// semantics are the [`Handler`] `$f`. A macro rather than a generic function so
+/// that `$f` is inlined into the threaded version: no call per instruction.
+macro_rules! body_handlers {
+    ($f:expr) => {
+        $crate::isa::Handlers {
+            step: $f,
+            threaded: |cpu, mem, code, idx| {
+                let i = &code[idx];
+                match ($f)(cpu, mem, i) {
+                    Ok(()) => $crate::interp::dispatch(cpu, mem, code, idx + 1),
+                    Err(e) => Err($crate::interp::fault(cpu, i, e)),
+                }
+            },
+        }
+    };
+}
+
+/// [`Handlers`] for an instruction that ends its block (see [`body_handlers`]).
+macro_rules! last_handlers {
+    ($f:expr) => {
+        $crate::isa::Handlers {
+            step: $f,
+            threaded: |cpu, mem, code, idx| {
+                let i = &code[idx];
+                cpu.rip = i.next();
+                match ($f)(cpu, mem, i) {
+                    Ok(()) => $crate::interp::follow(cpu, mem, code, idx),
+                    Err(e) => Err($crate::interp::fault(cpu, i, e)),
+                }
+            },
+        }
+    };
+}
+pub(crate) use {body_handlers, last_handlers};
+
+/// The handlers for `i`: specialised ones for hot shapes, else the generic [`exec`].
+pub fn handlers_for(i: &Inst) -> Handlers {
+    if let Some(h) = fast::select(i) {
+        return h;
+    }
+    if i.ends_block() {
+        last_handlers!(exec)
+    } else {
+        Handlers {
+            step: exec,
+            threaded: exec_threaded,
+        }
+    }
+}
+
+/// The generic threaded handler of an instruction that does not end its block.
+pub fn exec_threaded(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize) -> ExecResult {
+    let i = &code[idx];
+    match exec(cpu, mem, i) {
+        Ok(()) => crate::interp::dispatch(cpu, mem, code, idx + 1),
+        Err(e) => Err(crate::interp::fault(cpu, i, e)),
+    }
 }
 
 /// Effective address of the memory operand of `i`.
@@ -140,9 +215,7 @@ pub(crate) fn write_dst(cpu: &mut Cpu, mem: &mut Memory, i: &Inst, v: u64) -> Re
     write(cpu, mem, i, i.dst, i.dreg, i.size, v)
 }
 
-/// Executes one instruction. RIP has already been set to the fall-through
-/// address if this is the last instruction of its block; control transfers
-/// overwrite it.
+/// Executes one instruction (the generic [`Handler`]).
 #[inline(always)]
 pub fn exec(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
     match i.op {
@@ -264,8 +337,8 @@ pub fn exec(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
         Op::Crc32 => sse_int::crc32(cpu, mem, i),
         Op::PcmpStr => sse_string::pcmpstr_op(cpu, mem, i),
         // ---- end SSE.
-        Op::Int => Err(Exit::Interrupt(i.imm & 0xff)),
-        Op::Syscall => Err(Exit::Syscall),
+        Op::Int => Err(Box::new(Exit::Interrupt(i.imm & 0xff))),
+        Op::Syscall => Err(Box::new(Exit::Syscall)),
         Op::Ud2 => Err(Trap::InvalidOpcode.into()),
         Op::Hlt => Err(Trap::Halt.into()),
         Op::Int3 => Err(Trap::Breakpoint.into()),
