@@ -7,6 +7,15 @@
 //! wasm-ld the build goes on: `kernels.wasm` is left empty, `kernels.wasm.why`
 //! says why, and the wasmi column prints "n/a" (so does the clang column).
 //!
+//! For the newer rows it also builds:
+//! - the example token contract (examples/token/c/token.c) with the C SDK's flags
+//!   (sdk/c/contract.mk), for the token-transfer loop through the runtime;
+//! - generated programs for the load row (`gen-<N>.elf`, `gen-<N>.wasm`): N
+//!   functions of straight-line integer code and a `gen_main` that calls them all,
+//!   as x86-64 assembly (assembled by gcc, so no C compile time) and as a wasm
+//!   module written directly, both computing the same function; `gen-<N>.expect`
+//!   holds `gen_main(GEN_ARG)` as computed here.
+//!
 //! It also records, for the report, the versions of the peer engines (from
 //! Cargo.lock), of solc (bench/sol/solc.version) and of gcc and clang.
 
@@ -20,6 +29,7 @@ const SRC: &str = "c/kernels.c";
 const COMMON: &[&str] = &["-fno-tree-loop-distribute-patterns", "-fno-stack-protector"];
 /// The kernels the wasm module exports (everything else stays internal).
 const EXPORTS: &[&str] = &[
+    "bench_nop",
     "bench_fib",
     "bench_sieve",
     "bench_sha256",
@@ -32,6 +42,8 @@ fn main() {
     println!("cargo:rerun-if-changed=c/kernels.c");
     println!("cargo:rerun-if-changed=c/common.h");
     println!("cargo:rerun-if-changed=sol/solc.version");
+    println!("cargo:rerun-if-changed={TOKEN_SRC}");
+    println!("cargo:rerun-if-changed={SDK_INCLUDE}/x64vm.h");
     println!("cargo:rerun-if-changed=../Cargo.lock");
     println!("cargo:rerun-if-env-changed=CC");
     println!("cargo:rerun-if-env-changed=BENCH_CLANG");
@@ -58,6 +70,10 @@ fn main() {
         .status()
         .expect("run gcc");
     assert!(status.success(), "gcc failed for {SRC}");
+    build_token(&out.join("token.elf"));
+    for &n in GEN_FUNCTIONS {
+        build_generated(&out, n);
+    }
 
     let wasm = out.join("kernels.wasm");
     let why = match build_wasm(&wasm) {
@@ -106,6 +122,215 @@ fn main() {
         "cargo:rustc-env=BENCH_CLANG_VERSION={}",
         tool_version(&clang())
     );
+}
+
+/// The example token contract, built as sdk/c/contract.mk builds contracts.
+const TOKEN_SRC: &str = "../examples/token/c/token.c";
+const SDK_INCLUDE: &str = "../sdk/c/include";
+
+fn build_token(elf: &Path) {
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "gcc".into()))
+        .args([
+            "-std=c11",
+            "-O2",
+            "-static",
+            "-nostdlib",
+            "-ffreestanding",
+            "-fno-pie",
+            "-no-pie",
+            "-fno-stack-protector",
+            "-fno-asynchronous-unwind-tables",
+        ])
+        .arg(format!("-I{SDK_INCLUDE}"))
+        .arg("-o")
+        .arg(elf)
+        .arg(TOKEN_SRC)
+        .arg("-lgcc")
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc failed for {TOKEN_SRC}");
+}
+
+/// Sizes (number of functions) of the generated programs of the load row.
+const GEN_FUNCTIONS: &[usize] = &[256, 1024, 4096];
+/// Rounds of mixing per generated function (about 34 bytes of x86-64 each).
+const GEN_ROUNDS: usize = 8;
+/// The argument `gen_main` is checked with.
+const GEN_ARG: u64 = 7;
+
+/// One round of a generated function: `x ^= x >> shr; x *= mul; x = rotl(x, rol);
+/// x += add`.
+struct Round {
+    shr: u32,
+    mul: u64,
+    rol: u32,
+    add: u32,
+}
+
+/// The rounds of the `n`-function program, function by function (deterministic).
+fn gen_rounds(n: usize) -> Vec<Vec<Round>> {
+    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        s >> 11
+    };
+    (0..n)
+        .map(|_| {
+            (0..GEN_ROUNDS)
+                .map(|_| Round {
+                    shr: 1 + (next() % 63) as u32,
+                    mul: (next() << 11 ^ next()) | 1,
+                    rol: 1 + (next() % 63) as u32,
+                    add: (next() % (1 << 31)) as u32,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `gen_main(x)`: every function in order.
+fn gen_eval(funcs: &[Vec<Round>], mut x: u64) -> u64 {
+    for f in funcs {
+        for r in f {
+            x ^= x >> r.shr;
+            x = x
+                .wrapping_mul(r.mul)
+                .rotate_left(r.rol)
+                .wrapping_add(u64::from(r.add));
+        }
+    }
+    x
+}
+
+/// Writes `gen-<n>.elf`, `gen-<n>.wasm` and `gen-<n>.expect` into `out`.
+fn build_generated(out: &Path, n: usize) {
+    use std::fmt::Write as _;
+    let funcs = gen_rounds(n);
+    let mut asm = String::from("\t.text\n");
+    for (i, f) in funcs.iter().enumerate() {
+        let _ = writeln!(
+            asm,
+            "\t.globl gen_f{i}\n\t.type gen_f{i}, @function\ngen_f{i}:\n\tmov %rdi, %rax"
+        );
+        for r in f {
+            let _ = writeln!(
+                asm,
+                "\tmov %rax, %rdx\n\tshr ${}, %rdx\n\txor %rdx, %rax\n\tmovabs ${}, %rcx\n\timul %rcx, %rax\n\trol ${}, %rax\n\tadd ${}, %rax",
+                r.shr, r.mul, r.rol, r.add
+            );
+        }
+        let _ = writeln!(asm, "\tret\n\t.size gen_f{i}, .-gen_f{i}");
+    }
+    asm.push_str("\t.globl gen_main\n\t.type gen_main, @function\ngen_main:\n\tsub $8, %rsp\n");
+    for i in 0..n {
+        let _ = writeln!(asm, "\tcall gen_f{i}\n\tmov %rax, %rdi");
+    }
+    asm.push_str("\tadd $8, %rsp\n\tret\n\t.size gen_main, .-gen_main\n");
+    // Some initialised data too, as real programs have (not used by the code).
+    asm.push_str("\t.data\n\t.globl gen_table\ngen_table:\n");
+    for f in &funcs {
+        let _ = writeln!(asm, "\t.quad {}, {}", f[0].mul, f[1].mul);
+    }
+    asm.push_str("\t.section .note.GNU-stack,\"\",@progbits\n");
+    let s_path = out.join(format!("gen-{n}.s"));
+    fs::write(&s_path, asm).expect("write generated assembly");
+    let elf = out.join(format!("gen-{n}.elf"));
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "gcc".into()))
+        .args(["-static", "-nostdlib", "-no-pie", "-e", "gen_main", "-o"])
+        .arg(&elf)
+        .arg(&s_path)
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc failed for {}", s_path.display());
+    fs::write(out.join(format!("gen-{n}.wasm")), gen_wasm(&funcs)).expect("write wasm");
+    fs::write(
+        out.join(format!("gen-{n}.expect")),
+        format!("{GEN_ARG} {}\n", gen_eval(&funcs, GEN_ARG)),
+    )
+    .expect("write expect");
+}
+
+fn uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn sleb(out: &mut Vec<u8>, mut v: i64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0) {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// The generated program as a wasm module: the same functions (`(i64) -> i64`),
+/// `gen_main` exported, no memory.
+fn gen_wasm(funcs: &[Vec<Round>]) -> Vec<u8> {
+    const I64: u8 = 0x7e;
+    let (local_get, local_set, i64_const, call, end) = (0x20, 0x21, 0x42, 0x10, 0x0b);
+    let (shr_u, xor, mul, rotl, add) = (0x88, 0x85, 0x7e, 0x89, 0x7c);
+    let section = |m: &mut Vec<u8>, id: u8, body: Vec<u8>| {
+        m.push(id);
+        uleb(m, body.len() as u64);
+        m.extend(body);
+    };
+    let n = funcs.len() as u64;
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    section(&mut m, 1, vec![1, 0x60, 1, I64, 1, I64]);
+    let mut fsec = vec![];
+    uleb(&mut fsec, n + 1);
+    fsec.extend(std::iter::repeat_n(0, funcs.len() + 1));
+    section(&mut m, 3, fsec);
+    let mut exp = vec![1, 8];
+    exp.extend(b"gen_main");
+    exp.push(0);
+    uleb(&mut exp, n);
+    section(&mut m, 7, exp);
+    let mut code = vec![];
+    uleb(&mut code, n + 1);
+    let body = |code: &mut Vec<u8>, instrs: Vec<u8>| {
+        uleb(code, instrs.len() as u64 + 2);
+        code.push(0); // no locals besides the parameter
+        code.extend(instrs);
+        code.push(end);
+    };
+    for f in funcs {
+        let mut b = vec![];
+        for r in f {
+            b.extend([local_get, 0, local_get, 0, i64_const]);
+            sleb(&mut b, i64::from(r.shr));
+            b.extend([shr_u, xor, i64_const]);
+            sleb(&mut b, r.mul as i64);
+            b.extend([mul, i64_const]);
+            sleb(&mut b, i64::from(r.rol));
+            b.extend([rotl, i64_const]);
+            sleb(&mut b, i64::from(r.add));
+            b.extend([add, local_set, 0]);
+        }
+        b.extend([local_get, 0]);
+        body(&mut code, b);
+    }
+    let mut b = vec![local_get, 0];
+    for i in 0..n {
+        b.push(call);
+        uleb(&mut b, i);
+    }
+    body(&mut code, b);
+    section(&mut m, 10, code);
+    m
 }
 
 /// The clang to use: `BENCH_CLANG` or `clang`.

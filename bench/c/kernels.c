@@ -5,6 +5,9 @@
 
 uint8_t bench_area[BENCH_BUF];
 
+/* A trivial function: the cost of entering the code and returning. */
+uint64_t bench_nop(uint64_t x) { return x; }
+
 uint64_t bench_fib(uint64_t n) {
     return n <= 1 ? n : bench_fib(n - 1) + bench_fib(n - 2);
 }

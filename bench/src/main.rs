@@ -1,12 +1,17 @@
 //! `x64vm-bench`: times the same C kernels natively (gcc -O2) and in x64vm, the
 //! same C compiled to wasm32 by clang in wasmi, and the seed's Solidity fib in
 //! revm, all in one process and one run, and prints the times and the ratios to
-//! native. Not a test: times vary with the machine; the ratios are what matter.
+//! native. Then the rows beside the kernels (`extra`): a cached call of a
+//! trivial function, loading and validating programs of several sizes, the
+//! startup of a whole `x64vm run` process, and a token-transfer loop through
+//! the contract runtime against a Solidity token in revm. Not a test: times
+//! vary with the machine; the ratios are what matter.
 //!
 //! Usage: `cargo run --release -p x64vm-bench [-- --quick] [--json FILE]
 //! [--wasmi-fuel]` (`--json -` writes the JSON to stdout and the table to stderr).
 
 mod evm;
+mod extra;
 mod measure;
 mod report;
 mod wasm;
@@ -19,6 +24,7 @@ use report::{Cell, Column, Row};
 use x64vm::{Config, Image, Instance, NoHost, Status, load_elf};
 
 unsafe extern "C" {
+    fn bench_nop(x: u64) -> u64;
     fn bench_fib(n: u64) -> u64;
     fn bench_sieve(n: u64) -> u64;
     fn bench_sha256(n: u64) -> u64;
@@ -161,9 +167,13 @@ struct Vm {
 
 impl Vm {
     fn entry(&self, c: &Case) -> Result<u64, String> {
+        self.symbol(c.kernel.symbol())
+    }
+
+    fn symbol(&self, name: &str) -> Result<u64, String> {
         self.image
-            .symbol(c.kernel.symbol())
-            .ok_or_else(|| format!("no symbol {}", c.kernel.symbol()))
+            .symbol(name)
+            .ok_or_else(|| format!("no symbol {name}"))
     }
 
     /// Runs one prepared call; the result and the instructions retired.
@@ -245,17 +255,18 @@ fn main() {
         Ok(k) => check(measure(budget, || k.instantiate().map(|_| 0)), 0),
         Err(e) => Cell::Unavailable(e.clone()),
     };
+    let extras = extra::run(&opts, budget, &vm, &wasm, progress);
     let mut meta = report::Meta::collect(&opts, budget);
     meta.instantiate = [vm_new, wasmi_new];
     let json_to_stdout = opts.json.as_deref() == Some("-");
-    let table = report::table(&meta, &rows);
+    let table = report::table(&meta, &rows, &extras);
     if json_to_stdout {
         eprint!("{table}");
     } else {
         print!("{table}");
     }
     if let Some(path) = &opts.json {
-        let json = report::json(&meta, &rows);
+        let json = report::json(&meta, &rows, &extras);
         if json_to_stdout {
             print!("{json}");
         } else if let Err(e) = std::fs::write(path, json) {
@@ -268,6 +279,14 @@ fn main() {
         .any(|r| r.cells.iter().any(|c| matches!(c, Cell::Wrong { .. })))
     {
         eprintln!("some engine computed a different result than native code");
+        std::process::exit(1);
+    }
+    if extras
+        .cells()
+        .iter()
+        .any(|c| matches!(c, Cell::Wrong { .. }))
+    {
+        eprintln!("some engine computed a wrong result in the extra rows");
         std::process::exit(1);
     }
 }

@@ -259,6 +259,18 @@ impl Notes {
 
     /// What to print instead of a number for `cell` (None when it was measured).
     fn marker(&mut self, who: Column, bench: &str, cell: &Cell) -> Option<String> {
+        self.marker_named(who.title(), bench, cell, "native")
+    }
+
+    /// As [`Notes::marker`], for an engine named `who`; `reference` names where a
+    /// wrong result's expected value came from.
+    fn marker_named(
+        &mut self,
+        who: &str,
+        bench: &str,
+        cell: &Cell,
+        reference: &str,
+    ) -> Option<String> {
         match cell {
             Cell::Ok(_) => None,
             Cell::Skipped => Some("-".into()),
@@ -267,13 +279,12 @@ impl Notes {
                 Some(format!("n/a [{n}]"))
             }
             Cell::Failed(e) => {
-                let n = self.mark(format!("{} {bench}: {e}", who.title()));
+                let n = self.mark(format!("{who} {bench}: {e}"));
                 Some(format!("failed [{n}]"))
             }
             Cell::Wrong { got, want } => {
                 let n = self.mark(format!(
-                    "{} {bench}: result {got:#x}, native {want:#x}",
-                    who.title()
+                    "{who} {bench}: result {got:#x}, {reference} {want:#x}"
                 ));
                 Some(format!("WRONG [{n}]"))
             }
@@ -282,7 +293,7 @@ impl Notes {
 }
 
 /// The human-readable report.
-pub fn table(meta: &Meta, rows: &[Row]) -> String {
+pub fn table(meta: &Meta, rows: &[Row], extras: &Extras) -> String {
     let mut s = String::new();
     let mut notes = Notes::default();
     let versions: Vec<String> = meta
@@ -455,6 +466,7 @@ pub fn table(meta: &Meta, rows: &[Row]) -> String {
             gas(r.revm_gas[1]),
         );
     }
+    extras_table(&mut s, &mut notes, extras);
     if !notes.0.is_empty() {
         s.push('\n');
         for (i, n) in notes.0.iter().enumerate() {
@@ -515,7 +527,7 @@ fn jratio(r: Option<(f64, f64)>) -> String {
 
 /// The report as JSON (times in nanoseconds per call, ratios of minimums and of
 /// medians).
-pub fn json(meta: &Meta, rows: &[Row]) -> String {
+pub fn json(meta: &Meta, rows: &[Row], extras: &Extras) -> String {
     let mut s = String::from("{\n  \"meta\": {");
     let _ = write!(
         s,
@@ -568,8 +580,336 @@ pub fn json(meta: &Meta, rows: &[Row]) -> String {
             jratio(r.ratio(Column::RevmInternal, Column::X64vm)),
         );
     }
-    s.push_str("\n  ]\n}\n");
+    s.push_str("\n  ],\n");
+    extras_json(&mut s, extras);
+    s.push_str("}\n");
     s
+}
+
+/// Entering a cached contract: a trivial function (`bench_nop`) called on a reused
+/// instance whose blocks are already decoded.
+#[derive(Debug, Default)]
+pub struct CachedCall {
+    /// The function's argument (and expected result).
+    pub arg: u64,
+    /// The C function called directly.
+    pub native: Cell,
+    /// x64vm: `reset` + `prepare_call` + `run`.
+    pub x64vm: Cell,
+    /// x64vm: `prepare_call` + `run` (no reset).
+    pub x64vm_no_reset: Cell,
+    /// wasmi: the call on a reused instance.
+    pub wasmi: Cell,
+}
+
+/// Loading and validating one program.
+#[derive(Debug, Default)]
+pub struct LoadRow {
+    /// The program's name.
+    pub name: String,
+    /// Size of the ELF file.
+    pub elf_bytes: u64,
+    /// `x64vm::load_any` (parse and validate into an `Image`, then drop it).
+    pub load: Cell,
+    /// `load_any` + `Instance::new` (the checks and layout instantiation does).
+    pub instantiate: Cell,
+    /// Size of the wasm module of the same program (0 when there is none).
+    pub wasm_bytes: u64,
+    /// wasmi: `Module::new` (validation and eager translation).
+    pub wasmi: Cell,
+}
+
+/// Whole-process startup.
+#[derive(Debug, Default)]
+pub struct Startup {
+    /// The `x64vm` binary used, when found.
+    pub binary: Option<String>,
+    /// Each command line (after `x64vm `, file names without their folder) and
+    /// the time to spawn it and wait for it.
+    pub runs: Vec<(String, Cell)>,
+    /// Spawning `/bin/true` and waiting for it: the process-spawn floor.
+    pub floor: Cell,
+}
+
+/// The token-transfer loop: one committed transaction per transfer.
+#[derive(Debug, Default)]
+pub struct TokenLoop {
+    /// Transfers per sample.
+    pub transfers: u64,
+    /// x64vm (examples/token/c through x64vm-runtime's TestChain), per transfer.
+    pub x64vm: Cell,
+    /// revm (bench/sol/Token.sol), per transfer.
+    pub revm: Cell,
+    /// Gas of one transfer (the last one, both balances already non-zero).
+    pub x64vm_gas: Option<u64>,
+    /// revm gas of one transfer (the last one), 21000 intrinsic gas included.
+    pub revm_gas: Option<u64>,
+}
+
+/// The rows beside the kernels: cached call, load, startup, token transfers.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// Cached call.
+    pub cached_call: CachedCall,
+    /// Load and validate, one row per program.
+    pub load: Vec<LoadRow>,
+    /// Startup.
+    pub startup: Startup,
+    /// Token transfers.
+    pub token: TokenLoop,
+}
+
+impl Extras {
+    /// Every cell, named, for the check that no result was wrong.
+    pub fn cells(&self) -> Vec<&Cell> {
+        let c = &self.cached_call;
+        let mut v = vec![&c.native, &c.x64vm, &c.x64vm_no_reset, &c.wasmi];
+        for l in &self.load {
+            v.extend([&l.load, &l.instantiate, &l.wasmi]);
+        }
+        v.extend(self.startup.runs.iter().map(|(_, c)| c));
+        v.push(&self.startup.floor);
+        v.extend([&self.token.x64vm, &self.token.revm]);
+        v
+    }
+}
+
+/// `a / b` of minimums and of medians, when both cells were measured.
+fn cell_ratio(a: &Cell, b: &Cell) -> Option<(f64, f64)> {
+    let (a, b) = (a.ok()?, b.ok()?);
+    let r = |x: Duration, y: Duration| x.as_secs_f64() / y.as_secs_f64().max(1e-12);
+    Some((r(a.min, b.min), r(a.median, b.median)))
+}
+
+/// Megabytes (10^6 bytes) per second for `bytes` in the cell's minimum time.
+fn mb_per_s(bytes: u64, cell: &Cell) -> Option<f64> {
+    let m = cell.ok()?;
+    Some(bytes as f64 / m.min.as_secs_f64().max(1e-12) / 1e6)
+}
+
+/// A throughput with about three significant digits.
+fn rate(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// A size in bytes, KiB or MiB.
+fn size(bytes: u64) -> String {
+    if bytes < 1 << 10 {
+        format!("{bytes} B")
+    } else if bytes < 1 << 20 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// The sections of the extra rows.
+fn extras_table(s: &mut String, notes: &mut Notes, x: &Extras) {
+    let minmed = |notes: &mut Notes, who: &str, bench: &str, cell: &Cell| {
+        notes
+            .marker_named(who, bench, cell, "expected")
+            .unwrap_or_else(|| {
+                let m = cell.ok().expect("measured");
+                format!("{} / {}", dur(m.min), dur(m.median))
+            })
+    };
+
+    let c = &x.cached_call;
+    let _ = writeln!(
+        s,
+        "\nCached call: bench_nop({}) on a reused instance, blocks decoded (target < 1 µs)",
+        c.arg
+    );
+    let _ = writeln!(
+        s,
+        "{:<34}{:>21}{:>17}",
+        "engine", "minimum / median", "/native"
+    );
+    let lines: [(&str, &str, &Cell); 4] = [
+        ("native", "the C function", &c.native),
+        ("x64vm", "reset + prepare_call + run", &c.x64vm),
+        ("x64vm no reset", "prepare_call + run", &c.x64vm_no_reset),
+        ("wasmi call", "reused instance", &c.wasmi),
+    ];
+    for (who, what, cell) in lines {
+        let text = minmed(notes, who, "cached call", cell);
+        let ratio = match (who, cell_ratio(cell, &c.native)) {
+            ("native", _) | (_, None) => "-".to_string(),
+            (_, Some((min, med))) => format!("{} ({})", times(min), times(med)),
+        };
+        let _ = writeln!(s, "{:<34}{text:>21}{ratio:>17}", format!("{who} ({what})"));
+    }
+
+    let _ = writeln!(
+        s,
+        "\nLoad and validate (minimum / median; MB/s = file size / minimum): x64vm load_any, then\n\
+         load_any + Instance::new; wasmi Module::new (validation + eager translation)"
+    );
+    let _ = writeln!(
+        s,
+        "{:<12}{:>11}{:>21}{:>8}{:>21}{:>8}{:>11}{:>21}{:>8}",
+        "program",
+        "ELF",
+        "x64vm load",
+        "MB/s",
+        "load+instantiate",
+        "MB/s",
+        "wasm",
+        "wasmi compile",
+        "MB/s"
+    );
+    for l in &x.load {
+        let mbs = |bytes, cell| mb_per_s(bytes, cell).map_or("-".into(), rate);
+        let load = minmed(notes, "x64vm load", &l.name, &l.load);
+        let inst = minmed(notes, "x64vm load+instantiate", &l.name, &l.instantiate);
+        let wasmi = minmed(notes, "wasmi compile", &l.name, &l.wasmi);
+        let wasm = if l.wasm_bytes > 0 {
+            size(l.wasm_bytes)
+        } else {
+            "-".into()
+        };
+        let _ = writeln!(
+            s,
+            "{:<12}{:>11}{load:>21}{:>8}{inst:>21}{:>8}{wasm:>11}{wasmi:>21}{:>8}",
+            l.name,
+            size(l.elf_bytes),
+            mbs(l.elf_bytes, &l.load),
+            mbs(l.elf_bytes, &l.instantiate),
+            mbs(l.wasm_bytes, &l.wasmi),
+        );
+    }
+
+    let st = &x.startup;
+    let _ = writeln!(
+        s,
+        "\nStartup: whole process, spawned and waited for (target < 5 ms), minimum / median\n\
+         binary: {}",
+        st.binary.as_deref().unwrap_or("not found")
+    );
+    let w = st
+        .runs
+        .iter()
+        .map(|(c, _)| c.len() + 6)
+        .max()
+        .unwrap_or(0)
+        .max(32)
+        + 2;
+    for (command, cell) in &st.runs {
+        let text = match cell {
+            Cell::Unavailable(_) => "n/a (build x64vm-cli first)".to_string(),
+            cell => minmed(notes, "x64vm run", "startup", cell),
+        };
+        let _ = writeln!(s, "{:<w$}{text:>21}", format!("x64vm {command}"));
+    }
+    let floor = minmed(notes, "/bin/true", "startup", &st.floor);
+    let _ = writeln!(s, "{:<w$}{floor:>21}", "/bin/true (process spawn floor)");
+
+    let t = &x.token;
+    let _ = writeln!(
+        s,
+        "\nToken transfers: {} per sample, each a committed transaction (alice -> bob, amount 1);\n\
+         time and gas per transfer",
+        t.transfers
+    );
+    let _ = writeln!(s, "{:<36}{:>21}{:>10}", "engine", "minimum / median", "gas");
+    let gas = |g: Option<u64>| g.map_or("-".into(), |g| g.to_string());
+    let x64 = minmed(notes, "x64vm", "token transfers", &t.x64vm);
+    let revm = minmed(notes, "revm", "token transfers", &t.revm);
+    let _ = writeln!(
+        s,
+        "{:<36}{x64:>21}{:>10}",
+        "x64vm (examples/token/c, TestChain)",
+        gas(t.x64vm_gas)
+    );
+    let _ = writeln!(
+        s,
+        "{:<36}{revm:>21}{:>10}",
+        "revm (bench/sol/Token.sol)",
+        gas(t.revm_gas)
+    );
+    let ratio = cell_ratio(&t.revm, &t.x64vm).map_or("-".into(), |(min, med)| {
+        format!("{} ({})", times(min), times(med))
+    });
+    let _ = writeln!(
+        s,
+        "revm/x64vm: {ratio} (how many times faster x64vm is; minimums, medians in parentheses)"
+    );
+}
+
+fn jmbs(bytes: u64, cell: &Cell) -> String {
+    mb_per_s(bytes, cell).map_or("null".into(), |v| format!("{v:.2}"))
+}
+
+/// The extra rows as JSON members (each followed by a comma but the last).
+fn extras_json(s: &mut String, x: &Extras) {
+    let c = &x.cached_call;
+    let _ = writeln!(
+        s,
+        "  \"cached_call\": {{\"function\": \"bench_nop\", \"arg\": {}, \"engines\": {{\"native\": {}, \"x64vm\": {}, \"x64vm_no_reset\": {}, \"wasmi_call\": {}}},\n    \"ratio_to_native\": {{\"x64vm\": {}, \"x64vm_no_reset\": {}, \"wasmi_call\": {}}}}},",
+        c.arg,
+        jcell(&c.native),
+        jcell(&c.x64vm),
+        jcell(&c.x64vm_no_reset),
+        jcell(&c.wasmi),
+        jratio(cell_ratio(&c.x64vm, &c.native)),
+        jratio(cell_ratio(&c.x64vm_no_reset, &c.native)),
+        jratio(cell_ratio(&c.wasmi, &c.native)),
+    );
+    let rows: Vec<String> = x
+        .load
+        .iter()
+        .map(|l| {
+            format!(
+                "\n    {{\"program\": {}, \"elf_bytes\": {}, \"wasm_bytes\": {}, \"x64vm_load\": {}, \"x64vm_load_instantiate\": {}, \"wasmi_compile\": {},\n     \"mb_per_s\": {{\"x64vm_load\": {}, \"x64vm_load_instantiate\": {}, \"wasmi_compile\": {}}}}}",
+                jstr(&l.name),
+                l.elf_bytes,
+                l.wasm_bytes,
+                jcell(&l.load),
+                jcell(&l.instantiate),
+                jcell(&l.wasmi),
+                jmbs(l.elf_bytes, &l.load),
+                jmbs(l.elf_bytes, &l.instantiate),
+                jmbs(l.wasm_bytes, &l.wasmi),
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "  \"load\": [{}\n  ],", rows.join(","));
+    let st = &x.startup;
+    let runs: Vec<String> = st
+        .runs
+        .iter()
+        .map(|(c, cell)| {
+            format!(
+                "\n    {{\"command\": {}, \"time\": {}}}",
+                jstr(&format!("x64vm {c}")),
+                jcell(cell)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "  \"startup\": {{\"binary\": {}, \"spawn_floor\": {}, \"runs\": [{}\n  ]}},",
+        st.binary.as_deref().map_or("null".into(), jstr),
+        jcell(&st.floor),
+        runs.join(","),
+    );
+    let t = &x.token;
+    let _ = writeln!(
+        s,
+        "  \"token\": {{\"transfers_per_sample\": {}, \"committed\": true, \"per_transfer\": {{\"x64vm\": {}, \"revm\": {}}},\n    \"gas_per_transfer\": {{\"x64vm\": {}, \"revm\": {}}}, \"x64vm_speedup_vs_revm\": {}}}",
+        t.transfers,
+        jcell(&t.x64vm),
+        jcell(&t.revm),
+        jopt(t.x64vm_gas),
+        jopt(t.revm_gas),
+        jratio(cell_ratio(&t.revm, &t.x64vm)),
+    );
 }
 
 #[cfg(test)]

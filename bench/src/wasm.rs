@@ -4,7 +4,7 @@
 use wasmi::{CompilationMode, Config, Engine, Instance, Linker, Module, Store, TypedFunc};
 
 /// The module as build.rs made it: empty when clang or wasm-ld were missing.
-const KERNELS_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.wasm"));
+pub const KERNELS_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kernels.wasm"));
 /// Why the module is empty (empty when it is not).
 const WHY_MISSING: &str = include_str!(concat!(env!("OUT_DIR"), "/kernels.wasm.why"));
 
@@ -32,12 +32,9 @@ impl Kernels {
         if KERNELS_WASM.is_empty() {
             return Err(format!("no wasm build ({})", WHY_MISSING.trim()));
         }
-        let mut config = Config::default();
         // Translate every function up front (outside the timed region), not on
         // its first call.
-        config.compilation_mode(CompilationMode::Eager);
-        config.consume_fuel(fuel);
-        let engine = Engine::new(&config);
+        let engine = engine(fuel);
         let module = Module::new(&engine, KERNELS_WASM).map_err(|e| e.to_string())?;
         let linker = Linker::new(&engine);
         Ok(Kernels {
@@ -63,6 +60,52 @@ impl Kernels {
             .map_err(|e| e.to_string())?;
         Ok(KernelInstance { store, instance })
     }
+}
+
+/// An engine for compiling modules the way [`Kernels::load`] does (eager
+/// translation, fuel as `fuel` says).
+pub fn engine(fuel: bool) -> Engine {
+    let mut config = Config::default();
+    config.compilation_mode(CompilationMode::Eager);
+    config.consume_fuel(fuel);
+    Engine::new(&config)
+}
+
+/// Validates and translates `wasm` (`Module::new`); the number of exports.
+///
+/// # Errors
+/// wasmi's error, for a module that does not validate.
+pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<u64, String> {
+    let module = Module::new(engine, wasm).map_err(|e| e.to_string())?;
+    Ok(module.exports().count() as u64)
+}
+
+/// Compiles and instantiates `wasm` (on an engine made by [`engine`] with the
+/// same `fuel`), then calls its `(i64) -> i64` export `name`.
+///
+/// # Errors
+/// wasmi's error or trap.
+pub fn call_once(
+    engine: &Engine,
+    fuel: bool,
+    wasm: &[u8],
+    name: &str,
+    arg: u64,
+) -> Result<u64, String> {
+    let module = Module::new(engine, wasm).map_err(|e| e.to_string())?;
+    let mut store = Store::new(engine, ());
+    if fuel {
+        store.set_fuel(u64::MAX).map_err(|e| e.to_string())?;
+    }
+    let instance = Linker::<()>::new(engine)
+        .instantiate_and_start(&mut store, &module)
+        .map_err(|e| e.to_string())?;
+    let f = instance
+        .get_typed_func::<i64, i64>(&store, name)
+        .map_err(|e| e.to_string())?;
+    f.call(&mut store, arg as i64)
+        .map(|r| r as u64)
+        .map_err(|e| e.to_string())
 }
 
 impl KernelInstance {
