@@ -56,6 +56,9 @@ pub struct CodeCache {
     fast: Box<[(u64, u32)]>,
     blocks: Vec<Block>,
     insts: Vec<Inst>,
+    /// Whether compare-and-branch pairs are fused (see `isa::fused`): yes, except
+    /// for tracing, which shows every guest instruction.
+    fuse: bool,
 }
 
 impl Default for CodeCache {
@@ -66,6 +69,7 @@ impl Default for CodeCache {
             fast: vec![(0, 0); FAST_ENTRIES].into_boxed_slice(),
             blocks: Vec::new(),
             insts: Vec::new(),
+            fuse: true,
         }
     }
 }
@@ -84,6 +88,15 @@ impl CodeCache {
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
+    }
+
+    /// Chooses whether blocks decoded from now on fuse compare-and-branch pairs,
+    /// dropping what was decoded the other way.
+    fn set_fusion(&mut self, fuse: bool) {
+        if self.fuse != fuse {
+            self.clear();
+            self.fuse = fuse;
+        }
     }
 
     /// Drops everything (after code pages change). Costs what was cached, not the
@@ -148,7 +161,16 @@ impl CodeCache {
             gas += inst.op.gas();
             count += 1;
             ended = inst.ends_block();
-            self.insts.push(inst);
+            let prev = self.insts.len() - 1;
+            let fused = if self.fuse && prev > entry {
+                crate::isa::fuse(&self.insts[prev], &inst)
+            } else {
+                None
+            };
+            match fused {
+                Some(f) => self.insts[prev] = f,
+                None => self.insts.push(inst),
+            }
             if ended {
                 break;
             }
@@ -320,6 +342,7 @@ pub fn run<T: Tracer>(
     cache: &mut CodeCache,
     tracer: &mut T,
 ) -> Stop {
+    cache.set_fusion(!T::ENABLED);
     if T::ENABLED {
         return run_traced(cpu, mem, cache, tracer);
     }

@@ -44,6 +44,12 @@ pub fn page_down(v: u64) -> u64 {
     v & !(PAGE_SIZE - 1)
 }
 
+/// An access of `N` bytes that a probe (`Memory::probe_read` and co.) found to be
+/// inside one page with the right permissions: the offset into the arena. Made
+/// only by the probes, so holding one proves the access is in bounds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct At<const N: usize>(usize);
+
 /// The guest address space.
 #[derive(Clone)]
 pub struct Memory {
@@ -221,6 +227,47 @@ impl Memory {
         // memory-heavy guest code (callgrind, fib and sieve benches).
         b.copy_from_slice(unsafe { self.data.get_unchecked(off..off + N) });
         b
+    }
+
+    /// Where a read of `N` bytes at `addr` can be done without further checks (see
+    /// [`Memory::load_probed`]), or `None` when it needs the general path, which may fault.
+    /// For handlers whose fast path must not call out (`isa::hot`).
+    #[inline(always)]
+    pub(crate) fn probe_read<const N: usize>(&self, addr: u64) -> Option<At<N>> {
+        self.fast_offset::<N>(addr, perm::R, perm::R).map(At)
+    }
+
+    /// As [`Memory::probe_read`], for a write (see [`Memory::store_probed`]).
+    #[inline(always)]
+    pub(crate) fn probe_write<const N: usize>(&self, addr: u64) -> Option<At<N>> {
+        self.fast_offset::<N>(addr, perm::W | perm::DECODED | perm::CLEAN, perm::W)
+            .map(At)
+    }
+
+    /// As [`Memory::probe_read`], for a read and then a write of the same bytes.
+    #[inline(always)]
+    pub(crate) fn probe_modify<const N: usize>(&self, addr: u64) -> Option<At<N>> {
+        let all = perm::R | perm::W;
+        self.fast_offset::<N>(addr, all | perm::DECODED | perm::CLEAN, all)
+            .map(At)
+    }
+
+    /// Reads the `N` bytes that [`Memory::probe_read`] or
+    /// [`Memory::probe_modify`] found.
+    #[inline(always)]
+    pub(crate) fn load_probed<const N: usize>(&self, at: At<N>) -> [u8; N] {
+        self.load_at(at.0)
+    }
+
+    /// Writes the `N` bytes that [`Memory::probe_write`] or
+    /// [`Memory::probe_modify`] found.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(crate) fn store_probed<const N: usize>(&mut self, at: At<N>, b: [u8; N]) {
+        debug_assert!(at.0 + N <= self.data.len());
+        // SAFETY: an `At<N>` is made only by the probes, from `fast_offset::<N>`,
+        // which guarantees `off + N <= data.len()`; `data` never changes length.
+        unsafe { self.data.get_unchecked_mut(at.0..at.0 + N) }.copy_from_slice(&b);
     }
 
     /// Reads `N` bytes.

@@ -42,7 +42,7 @@ fn ea_base(cpu: &Cpu, i: &Inst) -> u64 {
 }
 
 #[inline(always)]
-fn trunc<const SIZE: u8>(v: u64) -> u64 {
+pub(super) fn trunc<const SIZE: u8>(v: u64) -> u64 {
     if SIZE == 8 { v } else { v & 0xffff_ffff }
 }
 
@@ -180,7 +180,7 @@ fn alu<const OP: u8, const SIZE: u8, D: Place, S: Place>(
 }
 
 /// Whether the memory operand of `i` is the simple `[base + disp]` form.
-fn is_base_disp(i: &Inst) -> bool {
+pub(super) fn is_base_disp(i: &Inst) -> bool {
     i.base != NO_REG && i.index == NO_REG && i.seg == seg::NONE && !i.addr32
 }
 

@@ -10,6 +10,8 @@ mod arith;
 mod bits;
 mod control;
 mod fast;
+mod fused;
+pub(crate) mod hot;
 mod mov;
 mod muldiv;
 mod shift;
@@ -26,6 +28,7 @@ mod sse_string;
 pub mod x87;
 mod xmm;
 
+pub use fused::fuse;
 pub use system::{CPUID_VENDOR, cpuid};
 
 /// Why execution left the interpreter loop (besides finishing a block).
@@ -113,9 +116,10 @@ macro_rules! last_handlers {
 }
 pub(crate) use {body_handlers, last_handlers};
 
-/// The handlers for `i`: specialised ones for hot shapes, else the generic [`exec`].
+/// The handlers for `i`: specialised ones for hot shapes (`hot`, then `fast`),
+/// else the generic [`exec`].
 pub fn handlers_for(i: &Inst) -> Handlers {
-    if let Some(h) = fast::select(i) {
+    if let Some(h) = hot::select(i).or_else(|| fast::select(i)) {
         return h;
     }
     if i.ends_block() {
