@@ -238,24 +238,47 @@ fn continue_here(_: &mut Cpu, _: &mut Memory, _: &Inst) -> ExecResult {
 /// frames, so there a block is never followed by another without the loop.
 const CHAIN_BUDGET: u32 = if cfg!(debug_assertions) { 0 } else { 1 << 10 };
 
-/// Runs the instruction at `code[idx]` and, through its threaded handler, all that
+/// Runs the instruction at `at` and, through its threaded handler, all that
 /// follows it until control needs the loop.
+///
+/// # Safety
+///
+/// As for [`crate::isa::Threaded`].
 #[inline(always)]
-pub(crate) fn dispatch(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize) -> ExecResult {
-    let i = &code[idx];
-    (i.threaded)(cpu, mem, code, idx)
+#[allow(unsafe_code)]
+pub(crate) unsafe fn dispatch(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    code: *const Inst,
+    at: *const Inst,
+) -> ExecResult {
+    // SAFETY: forwarded from the caller.
+    unsafe { ((*at).threaded)(cpu, mem, code, at) }
 }
 
 /// Threaded handler of a block's entry: charges the block's gas (`imm`) and counts
 /// its instructions (`disp`) before the first one runs.
-fn enter_block(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize) -> ExecResult {
-    let e = &code[idx];
+///
+/// # Safety
+///
+/// As for [`crate::isa::Threaded`].
+#[allow(unsafe_code)]
+unsafe fn enter_block(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    code: *const Inst,
+    at: *const Inst,
+) -> ExecResult {
+    // SAFETY: `at` is a cached instruction by the contract.
+    let e = unsafe { &*at };
     if cpu.gas < e.imm {
         return Err(out_of_gas(cpu, e));
     }
     cpu.gas -= e.imm;
     cpu.retired += e.disp as u64;
-    dispatch(cpu, mem, code, idx + 1)
+    // SAFETY: an entry is followed by its block's first instruction (a block has
+    // at least one).
+    unsafe { dispatch(cpu, mem, code, at.add(1)) }
 }
 
 #[cold]
@@ -266,11 +289,22 @@ fn out_of_gas(cpu: &mut Cpu, entry: &Inst) -> Box<Exit> {
     Trap::OutOfGas.into()
 }
 
-/// After a block's last instruction `code[idx]` set RIP: goes on to the next block
+/// After a block's last instruction `at` set RIP: goes on to the next block
 /// if it is linked, else returns to the loop, which finds it (and links it).
+///
+/// # Safety
+///
+/// As for [`crate::isa::Threaded`].
 #[inline(always)]
-pub(crate) fn follow(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize) -> ExecResult {
-    let last = &code[idx];
+#[allow(unsafe_code)]
+pub(crate) unsafe fn follow(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    code: *const Inst,
+    at: *const Inst,
+) -> ExecResult {
+    // SAFETY: `at` is a cached instruction by the contract.
+    let last = unsafe { &*at };
     let link = if cpu.rip == last.imm {
         last.link_taken
     } else if cpu.rip == last.next() {
@@ -281,9 +315,13 @@ pub(crate) fn follow(cpu: &mut Cpu, mem: &mut Memory, code: &[Inst], idx: usize)
     // Code pages written by the block invalidate the cache: the loop handles that.
     if link != NO_LINK && cpu.chain_left != 0 && !mem.code_dirty() {
         cpu.chain_left -= 1;
-        return dispatch(cpu, mem, code, link as usize);
+        // SAFETY: links are set by `CodeCache::link` to the entry of a cached
+        // block, and the cache only grows until `clear`, which drops every link
+        // with the instructions holding them.
+        return unsafe { dispatch(cpu, mem, code, code.add(link as usize)) };
     }
-    cpu.link_from = idx as u32;
+    // SAFETY: both point into the same cache (the contract).
+    cpu.link_from = unsafe { at.offset_from(code) } as u32;
     Ok(())
 }
 
@@ -361,7 +399,12 @@ pub fn run<T: Tracer>(
             cpu.link_from = NO_LINK;
         }
         cpu.chain_left = CHAIN_BUDGET;
-        if let Err(e) = dispatch(cpu, mem, &cache.insts, block.entry as usize) {
+        let code = cache.insts.as_ptr();
+        // SAFETY: `block.entry` is the index of an entry in the cache's
+        // instructions, which nothing changes until the call returns.
+        #[allow(unsafe_code)]
+        let done = unsafe { dispatch(cpu, mem, code, code.add(block.entry as usize)) };
+        if let Err(e) = done {
             return exit_to_stop(e, cpu);
         }
         if mem.take_code_dirty() {

@@ -60,10 +60,18 @@ pub struct Memory {
     code_dirty: bool,
     /// Pages written since tracking started (their CLEAN bit is cleared).
     dirty: Vec<u32>,
-    /// What tracked pages go back to: the bytes of `[pristine_start, +len)` at the time
-    /// tracking started; every other page goes back to zeros.
+    /// The tracked pages that held data when tracking started, ascending (see
+    /// [`Memory::track_writes`]); every other tracked page goes back to zeros.
+    saved_pages: Vec<u32>,
+    /// What the pages of `saved_pages` go back to: their bytes when tracking
+    /// started, `PAGE_SIZE` each, in the same order.
     pristine: Vec<u8>,
-    pristine_start: u64,
+    /// Pages restored at least once, one bit each (allocated on first use): a
+    /// restored page stays resident, so this measures what reuse keeps.
+    touched: Vec<u64>,
+    touched_count: usize,
+    /// Whether [`Memory::mark_decoded`] marked a page since the last restore.
+    decoded_marks: bool,
 }
 
 impl std::fmt::Debug for Memory {
@@ -96,8 +104,11 @@ impl Memory {
             perms: vec![0; len >> PAGE_SHIFT],
             code_dirty: false,
             dirty: Vec::new(),
+            saved_pages: Vec::new(),
             pristine: Vec::new(),
-            pristine_start: base,
+            touched: Vec::new(),
+            touched_count: 0,
+            decoded_marks: false,
         })
     }
 
@@ -328,21 +339,43 @@ impl Memory {
     }
 
     /// Starts recording which pages get written, so that [`Memory::restore`] can
-    /// bring memory back to its present state. The present contents of
-    /// `[keep_start, keep_end)` are saved; every other writable page must be zero
-    /// now. Costs one slow write per page touched afterwards, nothing on later writes.
-    pub fn track_writes(&mut self, keep_start: u64, keep_end: u64) {
-        let lo = keep_start.clamp(self.base, self.end());
-        let hi = keep_end.clamp(lo, self.end());
-        let (a, b) = ((lo - self.base) as usize, (hi - self.base) as usize);
-        self.pristine = self.data[a..b].to_vec();
-        self.pristine_start = lo;
+    /// bring memory back to its present state. Only writable pages can change, so
+    /// only they are tracked. Of those, the pages overlapping a range of `keep`
+    /// (`(start, end)` pairs: the bytes the loader wrote) are saved as they are
+    /// now; every other writable page must be zero now, and restores by
+    /// zero-filling. So a large zero `.bss` costs nothing here, and read-only code
+    /// is never copied. Costs one slow write per page touched afterwards, nothing
+    /// on later writes.
+    pub fn track_writes(&mut self, keep: &[(u64, u64)]) {
         self.dirty.clear();
         for p in &mut self.perms {
             if *p & perm::W != 0 {
                 *p |= perm::CLEAN;
             }
         }
+        let mut pages: Vec<u32> = Vec::new();
+        for &(start, end) in keep {
+            let lo = start.clamp(self.base, self.end());
+            let hi = end.clamp(lo, self.end());
+            // `end()` is page-aligned, so the last page is inside the arena.
+            let first = ((lo - self.base) >> PAGE_SHIFT) as usize;
+            let last = ((page_up(hi) - self.base) >> PAGE_SHIFT) as usize;
+            pages.extend(
+                (first..last)
+                    .filter(|&pg| self.perms[pg] & perm::W != 0)
+                    .map(|pg| pg as u32),
+            );
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        let page = PAGE_SIZE as usize;
+        let mut pristine = Vec::with_capacity(pages.len() * page);
+        for &pg in &pages {
+            let at = pg as usize * page;
+            pristine.extend_from_slice(&self.data[at..at + page]);
+        }
+        self.saved_pages = pages;
+        self.pristine = pristine;
     }
 
     /// Number of pages written since tracking started.
@@ -350,29 +383,66 @@ impl Memory {
         self.dirty.len()
     }
 
+    /// Host memory that dirty tracking keeps beyond the image, in bytes: the saved
+    /// pages, and every page written since tracking started (restoring a page
+    /// leaves it resident). What a reused instance holds on to between calls.
+    pub fn retained_bytes(&self) -> u64 {
+        let unrestored = self
+            .dirty
+            .iter()
+            .filter(|&&pg| !self.was_touched(pg as usize))
+            .count();
+        (self.pristine.len() + (self.touched_count + unrestored) * PAGE_SIZE as usize) as u64
+    }
+
+    fn was_touched(&self, page: usize) -> bool {
+        self.touched
+            .get(page / 64)
+            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+
     /// Undoes every guest write since [`Memory::track_writes`]: written pages get their
     /// saved contents (or zeros) back. Work is proportional to the pages written.
-    /// Restoring an executable page sets the code-dirty flag.
+    /// Restoring an executable page sets the code-dirty flag, and so does any page
+    /// marked as holding decoded code: the caller must then drop all decoded code
+    /// (see [`Memory::take_code_dirty`]), and every such mark is cleared, so that
+    /// afterwards memory, marks and (empty) code match a fresh start exactly.
     pub fn restore(&mut self) {
-        let keep_lo = (self.pristine_start - self.base) as usize;
-        let keep_hi = keep_lo + self.pristine.len();
-        for page in std::mem::take(&mut self.dirty) {
-            let start = page as usize * PAGE_SIZE as usize;
-            let end = start + PAGE_SIZE as usize;
-            let chunk = &mut self.data[start..end];
-            chunk.fill(0);
-            // The saved range may cover this page partly.
-            let (a, b) = (start.max(keep_lo), end.min(keep_hi));
-            if a < b {
-                chunk[a - start..b - start]
-                    .copy_from_slice(&self.pristine[a - keep_lo..b - keep_lo]);
+        let page = PAGE_SIZE as usize;
+        if self.touched.is_empty() && !self.dirty.is_empty() {
+            self.touched = vec![0; self.perms.len().div_ceil(64)];
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        for &pg in &dirty {
+            let pg = pg as usize;
+            let start = pg * page;
+            let chunk = &mut self.data[start..start + page];
+            match self.saved_pages.binary_search(&(pg as u32)) {
+                Ok(i) => chunk.copy_from_slice(&self.pristine[i * page..(i + 1) * page]),
+                Err(_) => chunk.fill(0),
             }
             // Code may have been decoded from the old contents of a writable and
             // executable page: the caller must drop it (see `take_code_dirty`).
-            if self.perms[page as usize] & (perm::X | perm::DECODED) != 0 {
+            if self.perms[pg] & (perm::X | perm::DECODED) != 0 {
                 self.code_dirty = true;
             }
-            self.perms[page as usize] |= perm::CLEAN;
+            self.perms[pg] |= perm::CLEAN;
+            let (w, bit) = (pg / 64, 1u64 << (pg % 64));
+            if self.touched[w] & bit == 0 {
+                self.touched[w] |= bit;
+                self.touched_count += 1;
+            }
+        }
+        self.dirty = dirty;
+        self.dirty.clear();
+        // Code decoded from writable pages (W^X off): a fresh start has neither the
+        // code nor the marks, and a stale mark would make the next write to its
+        // page charge for invalidating code that the fresh start never decoded.
+        if std::mem::take(&mut self.decoded_marks) {
+            self.code_dirty = true;
+            for p in &mut self.perms {
+                *p &= !perm::DECODED;
+            }
         }
     }
 
@@ -387,6 +457,7 @@ impl Memory {
         for p in &mut self.perms[(off >> PAGE_SHIFT) as usize..=(end >> PAGE_SHIFT) as usize] {
             if *p & perm::W != 0 {
                 *p |= perm::DECODED;
+                self.decoded_marks = true;
             }
         }
     }

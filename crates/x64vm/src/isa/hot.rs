@@ -30,54 +30,68 @@ pub(crate) type Fast = Result<(), Miss>;
 /// [`Handlers`] for a fast path `$f` of an instruction that does not end its
 /// block: tracing runs the generic [`super::exec`].
 macro_rules! hot_body {
-    ($f:expr) => {
-        $crate::isa::Handlers {
+    ($f:expr) => {{
+        #[allow(unsafe_code)]
+        let h = $crate::isa::Handlers {
             step: $crate::isa::exec,
-            threaded: |cpu, mem, code, idx| {
-                let i = &code[idx];
+            // SAFETY: as in `isa::body_handlers`.
+            threaded: |cpu, mem, code, at| unsafe {
+                let i = &*at;
                 match ($f)(cpu, mem, i) {
-                    Ok(()) => $crate::interp::dispatch(cpu, mem, code, idx + 1),
-                    Err($crate::isa::hot::Miss) => $crate::isa::exec_threaded(cpu, mem, code, idx),
+                    Ok(()) => $crate::interp::dispatch(cpu, mem, code, at.add(1)),
+                    Err($crate::isa::hot::Miss) => $crate::isa::exec_threaded(cpu, mem, code, at),
                 }
             },
-        }
-    };
+        };
+        h
+    }};
 }
 
 /// As [`hot_body`], for an instruction that ends its block.
 macro_rules! hot_last {
-    ($f:expr) => {
-        $crate::isa::Handlers {
+    ($f:expr) => {{
+        #[allow(unsafe_code)]
+        let h = $crate::isa::Handlers {
             step: $crate::isa::exec,
-            threaded: |cpu, mem, code, idx| {
-                let i = &code[idx];
+            // SAFETY: as in `isa::last_handlers`.
+            threaded: |cpu, mem, code, at| unsafe {
+                let i = &*at;
                 cpu.rip = i.next();
                 match ($f)(cpu, mem, i) {
-                    Ok(()) => $crate::interp::follow(cpu, mem, code, idx),
+                    Ok(()) => $crate::interp::follow(cpu, mem, code, at),
                     Err($crate::isa::hot::Miss) => {
-                        $crate::isa::hot::exec_last_threaded(cpu, mem, code, idx)
+                        $crate::isa::hot::exec_last_threaded(cpu, mem, code, at)
                     }
                 }
             },
-        }
-    };
+        };
+        h
+    }};
 }
 pub(crate) use hot_last;
 
 /// The generic threaded handler of an instruction that ends its block: the slow
 /// path of [`hot_last`].
+///
+/// # Safety
+///
+/// As for [`super::Threaded`].
 #[inline(never)]
-pub(crate) fn exec_last_threaded(
+#[allow(unsafe_code)]
+pub(crate) unsafe fn exec_last_threaded(
     cpu: &mut Cpu,
     mem: &mut Memory,
-    code: &[Inst],
-    idx: usize,
+    code: *const Inst,
+    at: *const Inst,
 ) -> ExecResult {
-    let i = &code[idx];
-    cpu.rip = i.next();
-    match super::exec(cpu, mem, i) {
-        Ok(()) => follow(cpu, mem, code, idx),
-        Err(e) => Err(crate::interp::fault(cpu, i, e)),
+    // SAFETY: as in `isa::last_handlers`.
+    unsafe {
+        let i = &*at;
+        cpu.rip = i.next();
+        match super::exec(cpu, mem, i) {
+            Ok(()) => follow(cpu, mem, code, at),
+            Err(e) => Err(crate::interp::fault(cpu, i, e)),
+        }
     }
 }
 
