@@ -314,11 +314,21 @@ pub(crate) unsafe fn follow(
     };
     // Code pages written by the block invalidate the cache: the loop handles that.
     if link != NO_LINK && cpu.chain_left != 0 && !mem.code_dirty() {
-        cpu.chain_left -= 1;
         // SAFETY: links are set by `CodeCache::link` to the entry of a cached
         // block, and the cache only grows until `clear`, which drops every link
         // with the instructions holding them.
-        return unsafe { dispatch(cpu, mem, code, code.add(link as usize)) };
+        let entry = unsafe { code.add(link as usize) };
+        // SAFETY: as above.
+        let e = unsafe { &*entry };
+        // The entry's work (see `enter_block`) done here, saving a dispatch per
+        // block. Without the gas for it, the loop runs the entry, which traps.
+        if cpu.gas >= e.imm {
+            cpu.chain_left -= 1;
+            cpu.gas -= e.imm;
+            cpu.retired += e.disp as u64;
+            // SAFETY: an entry is followed by its block's first instruction.
+            return unsafe { dispatch(cpu, mem, code, entry.add(1)) };
+        }
     }
     // SAFETY: both point into the same cache (the contract).
     cpu.link_from = unsafe { at.offset_from(code) } as u32;
