@@ -116,6 +116,9 @@ pub struct Cpu {
     pub(crate) chain_left: u32,
     /// Address of the instruction that left the loop with a host call.
     pub(crate) exit_at: u64,
+    /// Cache index of the instruction the loop resumes a block at (builds with
+    /// debug assertions), or `u32::MAX`.
+    pub(crate) resume: u32,
 }
 
 impl Default for Cpu {
@@ -140,6 +143,7 @@ impl Default for Cpu {
             link_from: u32::MAX,
             chain_left: 0,
             exit_at: 0,
+            resume: u32::MAX,
         }
     }
 }

@@ -256,6 +256,34 @@ pub(crate) unsafe fn dispatch(
     unsafe { ((*at).threaded)(cpu, mem, code, at) }
 }
 
+/// Passes control to `at`, the next instruction of the running block.
+///
+/// Optimised builds turn the handlers' calls of one another into jumps, so a block
+/// runs without growing the host stack. Unoptimised ones do not (and their frames
+/// are large), so there, as in any build with debug assertions, every instruction
+/// returns to the loop, which resumes the block at `at` (`Cpu::resume`). Both ways
+/// run the same handlers with the same results.
+///
+/// # Safety
+///
+/// As for [`crate::isa::Threaded`].
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) unsafe fn step_on(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    code: *const Inst,
+    at: *const Inst,
+) -> ExecResult {
+    if cfg!(debug_assertions) {
+        // SAFETY: both point into the same cache (the contract).
+        cpu.resume = unsafe { at.offset_from(code) } as u32;
+        return Ok(());
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { dispatch(cpu, mem, code, at) }
+}
+
 /// Threaded handler of a block's entry: charges the block's gas (`imm`) and counts
 /// its instructions (`disp`) before the first one runs.
 ///
@@ -278,7 +306,7 @@ unsafe fn enter_block(
     cpu.retired += e.disp as u64;
     // SAFETY: an entry is followed by its block's first instruction (a block has
     // at least one).
-    unsafe { dispatch(cpu, mem, code, at.add(1)) }
+    unsafe { step_on(cpu, mem, code, at.add(1)) }
 }
 
 #[cold]
@@ -395,29 +423,46 @@ pub fn run<T: Tracer>(
         return run_traced(cpu, mem, cache, tracer);
     }
     cpu.link_from = NO_LINK;
+    cpu.resume = NO_LINK;
     loop {
-        let rip = cpu.rip;
-        if rip == 0 {
-            return Stop::Returned;
-        }
-        let block = match cache.get(mem, rip) {
-            Ok(b) => b,
-            Err(t) => return Stop::Trap(t),
-        };
-        if cpu.link_from != NO_LINK {
-            cache.link(cpu.link_from, rip, block.entry);
-            cpu.link_from = NO_LINK;
-        }
-        cpu.chain_left = CHAIN_BUDGET;
         let code = cache.insts.as_ptr();
-        // SAFETY: `block.entry` is the index of an entry in the cache's
-        // instructions, which nothing changes until the call returns.
-        #[allow(unsafe_code)]
-        let done = unsafe { dispatch(cpu, mem, code, code.add(block.entry as usize)) };
+        let done = if cpu.resume != NO_LINK {
+            // The rest of a block (builds with debug assertions, see `step_on`).
+            let at = std::mem::replace(&mut cpu.resume, NO_LINK);
+            // SAFETY: `step_on` stored the index of a cached instruction, and the
+            // cache has not changed since.
+            #[allow(unsafe_code)]
+            unsafe {
+                dispatch(cpu, mem, code, code.add(at as usize))
+            }
+        } else {
+            let rip = cpu.rip;
+            if rip == 0 {
+                return Stop::Returned;
+            }
+            let block = match cache.get(mem, rip) {
+                Ok(b) => b,
+                Err(t) => return Stop::Trap(t),
+            };
+            if cpu.link_from != NO_LINK {
+                cache.link(cpu.link_from, rip, block.entry);
+                cpu.link_from = NO_LINK;
+            }
+            cpu.chain_left = CHAIN_BUDGET;
+            let code = cache.insts.as_ptr();
+            // SAFETY: `block.entry` is the index of an entry in the cache's
+            // instructions, which nothing changes until the call returns.
+            #[allow(unsafe_code)]
+            unsafe {
+                dispatch(cpu, mem, code, code.add(block.entry as usize))
+            }
+        };
         if let Err(e) = done {
             return exit_to_stop(e, cpu);
         }
-        if mem.take_code_dirty() {
+        // Mid-block (`resume` set) the cache must stay as it is: the block runs to
+        // its end as decoded, as it does when its handlers pass control directly.
+        if cpu.resume == NO_LINK && mem.take_code_dirty() {
             // Code the cache was built from changed: decode again from scratch. That
             // work is the guest's doing (a write to its own code, W^X off), so it
             // is metered: otherwise a loop rewriting its code would cost the host

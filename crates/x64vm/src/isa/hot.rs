@@ -38,7 +38,7 @@ macro_rules! hot_body {
             threaded: |cpu, mem, code, at| unsafe {
                 let i = &*at;
                 match ($f)(cpu, mem, i) {
-                    Ok(()) => $crate::interp::dispatch(cpu, mem, code, at.add(1)),
+                    Ok(()) => $crate::interp::step_on(cpu, mem, code, at.add(1)),
                     Err($crate::isa::hot::Miss) => $crate::isa::exec_threaded(cpu, mem, code, at),
                 }
             },

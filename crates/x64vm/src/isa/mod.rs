@@ -104,7 +104,7 @@ macro_rules! body_handlers {
             threaded: |cpu, mem, code, at| unsafe {
                 let i = &*at;
                 match ($f)(cpu, mem, i) {
-                    Ok(()) => $crate::interp::dispatch(cpu, mem, code, at.add(1)),
+                    Ok(()) => $crate::interp::step_on(cpu, mem, code, at.add(1)),
                     Err(e) => Err($crate::interp::fault(cpu, i, e)),
                 }
             },
@@ -166,7 +166,7 @@ pub unsafe fn exec_threaded(
     unsafe {
         let i = &*at;
         match exec(cpu, mem, i) {
-            Ok(()) => crate::interp::dispatch(cpu, mem, code, at.add(1)),
+            Ok(()) => crate::interp::step_on(cpu, mem, code, at.add(1)),
             Err(e) => Err(crate::interp::fault(cpu, i, e)),
         }
     }
