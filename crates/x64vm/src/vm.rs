@@ -184,7 +184,14 @@ impl Instance {
             stack_top,
         };
         // From here on, record written pages so `reset` can undo a call cheaply.
-        mem.track_writes(low, high);
+        // Only the bytes the segments brought from the file are saved: everything
+        // else writable (`.bss`, heap, stack) is zero now and restores to zero.
+        let loaded: Vec<(u64, u64)> = image
+            .segments
+            .iter()
+            .map(|s| (s.vaddr, s.vaddr.saturating_add(s.data.len() as u64)))
+            .collect();
+        mem.track_writes(&loaded);
         Ok(Instance {
             cpu: Cpu::default(),
             mem,

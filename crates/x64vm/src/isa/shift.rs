@@ -24,7 +24,9 @@ fn zero_count(cpu: &mut Cpu, i: &Inst, a: u64) -> ExecResult {
     Ok(())
 }
 
-fn szp(size: u8, r: u64) -> u64 {
+/// ZF, SF and PF of a shift's result (also used by `fast`).
+#[inline(always)]
+pub(super) fn szp(size: u8, r: u64) -> u64 {
     let mut f = 0;
     if r & mask(size) == 0 {
         f |= flag::ZF;
