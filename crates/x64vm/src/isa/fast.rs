@@ -11,6 +11,7 @@
 //! shape with the generic path, and the differential tests against the host CPU
 //! exercise both (a shape not listed here falls back to the generic one).
 
+use super::hot::{self, Fast, Miss, hot_body};
 use super::shift::szp;
 use super::stack::{pop_val, push_val};
 use super::{ExecResult, Handlers, body_handlers, ea, last_handlers};
@@ -342,21 +343,14 @@ fn low_regs(i: &Inst) -> bool {
     (i.dst != Loc::Reg || i.dreg < 16) && (i.src != Loc::Reg || i.sreg < 16)
 }
 
-/// The specialised handler for a byte or word ALU op or `mov` (not `adc`/`sbb`).
-fn alu_small_for<const OP: u8>(i: &Inst) -> Option<Handlers> {
+/// The specialised handler for a byte or word ALU op or `mov` (not `adc`/`sbb`);
+/// `HOT_OP` is the same op in `hot`'s numbering.
+fn alu_small_for<const OP: u8, const HOT_OP: u8>(i: &Inst) -> Option<Handlers> {
     if !low_regs(i) {
         return None;
     }
     if is_base_disp(i) {
-        return Some(match (i.dst, i.src, i.size) {
-            (Loc::Reg, Loc::Mem, 1) => body_handlers!(alu::<OP, 1, Reg, MemB>),
-            (Loc::Reg, Loc::Mem, 2) => body_handlers!(alu::<OP, 2, Reg, MemB>),
-            (Loc::Mem, Loc::Reg, 1) => body_handlers!(alu::<OP, 1, MemB, Reg>),
-            (Loc::Mem, Loc::Reg, 2) => body_handlers!(alu::<OP, 2, MemB, Reg>),
-            (Loc::Mem, Loc::Imm, 1) => body_handlers!(alu::<OP, 1, MemB, Imm>),
-            (Loc::Mem, Loc::Imm, 2) => body_handlers!(alu::<OP, 2, MemB, Imm>),
-            _ => return None,
-        });
+        return small_base_disp::<HOT_OP>(i);
     }
     Some(match (i.dst, i.src, i.size) {
         (Loc::Reg, Loc::Reg, 1) => body_handlers!(alu::<OP, 1, Reg, Reg>),
@@ -387,11 +381,13 @@ fn extend<const SX: bool, const SSIZE: u8, const SIZE: u8, S: Place>(
     Ok(())
 }
 
-/// The handlers of one extension, by source shape.
-fn extend_at<const SX: bool, const SSIZE: u8, const SIZE: u8>(i: &Inst) -> Handlers {
+/// The handlers of one extension, by source shape (`N` = `SSIZE`).
+fn extend_at<const SX: bool, const SSIZE: u8, const N: usize, const SIZE: u8>(
+    i: &Inst,
+) -> Handlers {
     match i.src {
         Loc::Reg => body_handlers!(extend::<SX, SSIZE, SIZE, Reg>),
-        _ if is_base_disp(i) => body_handlers!(extend::<SX, SSIZE, SIZE, MemB>),
+        _ if is_base_disp(i) => hot_body!(extend_load::<SX, SSIZE, N, SIZE>),
         _ => body_handlers!(extend::<SX, SSIZE, SIZE, Mem>),
     }
 }
@@ -401,15 +397,15 @@ fn extend_for(i: &Inst) -> Option<Handlers> {
         return None;
     }
     Some(match (i.op == Op::Movsx, i.ssize, i.size) {
-        (false, 1, 4) => extend_at::<false, 1, 4>(i),
-        (false, 1, 8) => extend_at::<false, 1, 8>(i),
-        (false, 2, 4) => extend_at::<false, 2, 4>(i),
-        (false, 2, 8) => extend_at::<false, 2, 8>(i),
-        (true, 1, 4) => extend_at::<true, 1, 4>(i),
-        (true, 1, 8) => extend_at::<true, 1, 8>(i),
-        (true, 2, 4) => extend_at::<true, 2, 4>(i),
-        (true, 2, 8) => extend_at::<true, 2, 8>(i),
-        (true, 4, 8) => extend_at::<true, 4, 8>(i),
+        (false, 1, 4) => extend_at::<false, 1, 1, 4>(i),
+        (false, 1, 8) => extend_at::<false, 1, 1, 8>(i),
+        (false, 2, 4) => extend_at::<false, 2, 2, 4>(i),
+        (false, 2, 8) => extend_at::<false, 2, 2, 8>(i),
+        (true, 1, 4) => extend_at::<true, 1, 1, 4>(i),
+        (true, 1, 8) => extend_at::<true, 1, 1, 8>(i),
+        (true, 2, 4) => extend_at::<true, 2, 2, 4>(i),
+        (true, 2, 8) => extend_at::<true, 2, 2, 8>(i),
+        (true, 4, 8) => extend_at::<true, 4, 4, 8>(i),
         _ => return None,
     })
 }
@@ -692,14 +688,14 @@ fn nop(_: &mut Cpu, _: &mut Memory, _: &Inst) -> ExecResult {
 /// The handlers of this section, for shapes [`select`]'s own table does not cover.
 fn select_more(i: &Inst) -> Option<Handlers> {
     match i.op {
-        Op::Mov if i.size < 4 => alu_small_for::<MOV>(i),
-        Op::Add if i.size < 4 => alu_small_for::<ADD>(i),
-        Op::Or if i.size < 4 => alu_small_for::<OR>(i),
-        Op::And if i.size < 4 => alu_small_for::<AND>(i),
-        Op::Sub if i.size < 4 => alu_small_for::<SUB>(i),
-        Op::Xor if i.size < 4 => alu_small_for::<XOR>(i),
-        Op::Cmp if i.size < 4 => alu_small_for::<CMP>(i),
-        Op::Test if i.size < 4 => alu_small_for::<TEST>(i),
+        Op::Mov if i.size < 4 => alu_small_for::<MOV, { hot::MOV }>(i),
+        Op::Add if i.size < 4 => alu_small_for::<ADD, { hot::ADD }>(i),
+        Op::Or if i.size < 4 => alu_small_for::<OR, { hot::OR }>(i),
+        Op::And if i.size < 4 => alu_small_for::<AND, { hot::AND }>(i),
+        Op::Sub if i.size < 4 => alu_small_for::<SUB, { hot::SUB }>(i),
+        Op::Xor if i.size < 4 => alu_small_for::<XOR, { hot::XOR }>(i),
+        Op::Cmp if i.size < 4 => alu_small_for::<CMP, { hot::CMP }>(i),
+        Op::Test if i.size < 4 => alu_small_for::<TEST, { hot::TEST }>(i),
         Op::Movzx | Op::Movsx => extend_for(i),
         Op::Shl => shift_at::<SHL>(i),
         Op::Shr => shift_at::<SHR>(i),
@@ -1002,4 +998,109 @@ fn movx_for(i: &Inst) -> Option<Handlers> {
         (Loc::Mem, Loc::Xmm, false, false) => body_handlers!(movx_store::<false, false>),
         _ => return None,
     })
+}
+
+// ---------------------------------------------------------------------------
+// Byte and word ALU ops and moves with a `[base + disp]` operand, and
+// movzx/movsx loads from one, in the style of `hot`: memory through the probes,
+// and anything out of the ordinary (an access that crosses a page, faults or
+// needs bookkeeping) runs the generic path before any state changes. The fast
+// path never calls out, so it saves no registers (the sieve's inner loops are
+// such byte accesses). Flags through `hot::compute`, as for 32/64-bit operands.
+
+/// The little-endian value of `N` bytes.
+#[inline(always)]
+fn le_u64<const N: usize>(b: [u8; N]) -> u64 {
+    let mut w = [0u8; 8];
+    w[..N].copy_from_slice(&b);
+    u64::from_le_bytes(w)
+}
+
+/// The low `N` bytes of `v`, little-endian.
+#[inline(always)]
+fn le_bytes<const N: usize>(v: u64) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&v.to_le_bytes()[..N]);
+    out
+}
+
+/// `OP [base + disp], src` on `SIZE` = `N` bytes, `src` a register or an immediate.
+#[inline(always)]
+fn small_mem_op<const OP: u8, const SIZE: u8, const N: usize, S: hot::Val>(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    i: &Inst,
+) -> Fast {
+    let b = S::get::<SIZE>(cpu, mem, i, true)?;
+    let addr = ea_base(cpu, i);
+    match OP {
+        hot::MOV => {
+            let at = mem.probe_write::<N>(addr).ok_or(Miss)?;
+            mem.store_probed(at, le_bytes(b));
+        }
+        hot::CMP | hot::TEST => {
+            let at = mem.probe_read::<N>(addr).ok_or(Miss)?;
+            let a = le_u64(mem.load_probed(at));
+            hot::compute::<OP, SIZE>(cpu, a, b);
+        }
+        _ => {
+            let at = mem.probe_modify::<N>(addr).ok_or(Miss)?;
+            let a = le_u64(mem.load_probed(at));
+            let r = hot::compute::<OP, SIZE>(cpu, a, b);
+            mem.store_probed(at, le_bytes(r));
+        }
+    }
+    Ok(())
+}
+
+/// `OP reg, [base + disp]` on `SIZE` = `N` bytes (1 or 2): the register's
+/// other bytes are kept.
+#[inline(always)]
+fn small_load_op<const OP: u8, const SIZE: u8, const N: usize>(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    i: &Inst,
+) -> Fast {
+    let at = mem.probe_read::<N>(ea_base(cpu, i)).ok_or(Miss)?;
+    let b = le_u64(mem.load_probed(at));
+    let d = i.dreg as usize & 15;
+    let a = if OP == hot::MOV {
+        0
+    } else {
+        trunc::<SIZE>(cpu.gpr[d])
+    };
+    let r = hot::compute::<OP, SIZE>(cpu, a, b);
+    if OP != hot::CMP && OP != hot::TEST {
+        let m = trunc::<SIZE>(u64::MAX);
+        cpu.gpr[d] = (cpu.gpr[d] & !m) | (r & m);
+    }
+    Ok(())
+}
+
+/// The handlers for a byte or word op with a `[base + disp]` operand (`OP` in
+/// `hot`'s numbering).
+fn small_base_disp<const OP: u8>(i: &Inst) -> Option<Handlers> {
+    Some(match (i.dst, i.src, i.size) {
+        (Loc::Mem, Loc::Reg, 1) => hot_body!(small_mem_op::<OP, 1, 1, hot::R>),
+        (Loc::Mem, Loc::Reg, 2) => hot_body!(small_mem_op::<OP, 2, 2, hot::R>),
+        (Loc::Mem, Loc::Imm, 1) => hot_body!(small_mem_op::<OP, 1, 1, hot::I>),
+        (Loc::Mem, Loc::Imm, 2) => hot_body!(small_mem_op::<OP, 2, 2, hot::I>),
+        (Loc::Reg, Loc::Mem, 1) => hot_body!(small_load_op::<OP, 1, 1>),
+        (Loc::Reg, Loc::Mem, 2) => hot_body!(small_load_op::<OP, 2, 2>),
+        _ => return None,
+    })
+}
+
+/// MOVZX/MOVSX/MOVSXD reg, `[base + disp]`: `SSIZE` = `N` bytes to `SIZE` (4 or 8).
+#[inline(always)]
+fn extend_load<const SX: bool, const SSIZE: u8, const N: usize, const SIZE: u8>(
+    cpu: &mut Cpu,
+    mem: &mut Memory,
+    i: &Inst,
+) -> Fast {
+    let at = mem.probe_read::<N>(ea_base(cpu, i)).ok_or(Miss)?;
+    let v = le_u64(mem.load_probed(at));
+    let v = if SX { sext(v, SSIZE) as u64 } else { v };
+    cpu.gpr[i.dreg as usize & 15] = trunc::<SIZE>(v);
+    Ok(())
 }

@@ -68,7 +68,7 @@ macro_rules! hot_last {
         h
     }};
 }
-pub(crate) use hot_last;
+pub(crate) use {hot_body, hot_last};
 
 /// The generic threaded handler of an instruction that ends its block: the slow
 /// path of [`hot_last`].
