@@ -68,7 +68,7 @@ macro_rules! hot_last {
         h
     }};
 }
-pub(crate) use {hot_body, hot_last};
+pub(crate) use hot_body;
 
 /// The generic threaded handler of an instruction that ends its block: the slow
 /// path of [`hot_last`].
@@ -111,6 +111,9 @@ pub(crate) struct I;
 pub(crate) struct ID;
 /// Memory at `[base + disp]`.
 pub(crate) struct M;
+/// A small immediate kept in `sreg` as a signed byte (fused compare-and-branch of
+/// memory with an immediate: `disp` addresses the memory, `imm` is the target).
+pub(crate) struct I8;
 
 impl Val for R {
     #[inline(always)]
@@ -134,16 +137,34 @@ impl Val for ID {
     }
 }
 
+impl Val for I8 {
+    #[inline(always)]
+    fn get<const SIZE: u8>(_: &Cpu, _: &Memory, i: &Inst, _: bool) -> Result<u64, Miss> {
+        Ok(trunc::<SIZE>(i.sreg as i8 as u64))
+    }
+}
+
 impl Val for M {
     #[inline(always)]
     fn get<const SIZE: u8>(cpu: &Cpu, mem: &Memory, i: &Inst, _: bool) -> Result<u64, Miss> {
         let a = base_disp(cpu, i);
-        if SIZE == 8 {
-            let at = mem.probe_read::<8>(a).ok_or(Miss)?;
-            Ok(u64::from_le_bytes(mem.load_probed(at)))
-        } else {
-            let at = mem.probe_read::<4>(a).ok_or(Miss)?;
-            Ok(u64::from(u32::from_le_bytes(mem.load_probed(at))))
+        match SIZE {
+            8 => {
+                let at = mem.probe_read::<8>(a).ok_or(Miss)?;
+                Ok(u64::from_le_bytes(mem.load_probed(at)))
+            }
+            4 => {
+                let at = mem.probe_read::<4>(a).ok_or(Miss)?;
+                Ok(u64::from(u32::from_le_bytes(mem.load_probed(at))))
+            }
+            2 => {
+                let at = mem.probe_read::<2>(a).ok_or(Miss)?;
+                Ok(u64::from(u16::from_le_bytes(mem.load_probed(at))))
+            }
+            _ => {
+                let at = mem.probe_read::<1>(a).ok_or(Miss)?;
+                Ok(u64::from(mem.load_probed(at)[0]))
+            }
         }
     }
 }
