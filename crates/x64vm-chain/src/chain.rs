@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use x64vm_runtime::abi::{self, Function};
 use x64vm_runtime::chain::{DEV_ACCOUNTS, DEV_BALANCE};
-use x64vm_runtime::code::{Code, CodeCache};
+use x64vm_runtime::code::{Code, CodeCache, PoolLimits, PoolStats};
 use x64vm_runtime::host::{
     BlockInfo, CallRecord, Frame, FrameStatus, RawEvent, StepSink, Tx, TxExtras, run_frame,
 };
@@ -488,6 +488,21 @@ impl Chain {
         Ok(address_of_name(s))
     }
 
+    /// Limits on the idle contract instances kept between transactions for reuse
+    /// (see `x64vm_runtime::code`); `max_instances: 0` gives every frame a new
+    /// instance. Receipts and state are the same either way.
+    pub fn set_instance_pool(&self, limits: PoolLimits) {
+        let mut shared = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+        shared.set_pool_limits(limits);
+    }
+
+    /// How many frames got a new or a reused instance (since the chain was
+    /// opened), and what is kept idle now.
+    pub fn instance_pool_stats(&self) -> PoolStats {
+        let shared = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+        shared.pool_stats()
+    }
+
     /// A receipt.
     ///
     /// # Errors
@@ -709,22 +724,28 @@ impl Chain {
         }
     }
 
+    /// One transaction's copy of the shared code cache. It takes the shared idle
+    /// instances along (a transaction running at the same time gets new ones),
+    /// and [`Chain::merge_codes`] gives them back.
     fn local_codes(&self) -> CodeCache {
         let mut local = CodeCache::new();
-        let shared = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shared = self.codes.lock().unwrap_or_else(|e| e.into_inner());
         for c in shared.iter() {
             local.insert(c.clone());
         }
+        local.set_pool_limits(shared.pool_limits());
+        local.take_instances_from(&mut shared);
         local
     }
 
-    fn merge_codes(&self, local: CodeCache) {
+    fn merge_codes(&self, mut local: CodeCache) {
         let mut shared = self.codes.lock().unwrap_or_else(|e| e.into_inner());
         for c in local.iter() {
             if shared.get(&c.hash).is_none() {
                 shared.insert(c.clone());
             }
         }
+        shared.take_instances_from(&mut local);
     }
 
     /// Runs a deploy or call as a transaction (or a dry run) and, for a
@@ -1109,7 +1130,7 @@ impl Chain {
                 let ctor = if receipt.function.is_some() || !receipt.input.is_empty() {
                     let f = receipt.input.get(..4).and_then(|s| {
                         let sel: [u8; 4] = s.try_into().ok()?;
-                        code.abi.as_ref()?.function_by_selector(sel).cloned()
+                        code.function_by_selector(sel).cloned()
                     });
                     Some((receipt.input.clone(), f))
                 } else {
@@ -1121,7 +1142,7 @@ impl Chain {
                 let function = match load_code(&before, &mut codes, &receipt.to)? {
                     Some(c) => receipt.input.get(..4).and_then(|s| {
                         let sel: [u8; 4] = s.try_into().ok()?;
-                        c.abi.as_ref()?.function_by_selector(sel).cloned()
+                        c.function_by_selector(sel).cloned()
                     }),
                     None => None,
                 };
@@ -1273,7 +1294,7 @@ fn decode_event<G: Get>(
     let code = code_in_tx(journal, g, codes, &e.address);
     let decl = code
         .as_ref()
-        .and_then(|c| c.abi.as_ref()?.event_by_topic(&e.topic).cloned());
+        .and_then(|c| c.event_by_topic(&e.topic).cloned());
     let mut ev = Event {
         index: index as u32,
         address: e.address,
@@ -1319,7 +1340,7 @@ fn build_tree<G: Get>(
         };
         let function = code.as_ref().and_then(|c| {
             let sel: [u8; 4] = rec.input.get(..4)?.try_into().ok()?;
-            c.abi.as_ref()?.function_by_selector(sel).cloned()
+            c.function_by_selector(sel).cloned()
         });
         let error = frame_error(&rec.status, &rec.output, Some(rec), codes);
         let decoded_output = match (&error, &function) {

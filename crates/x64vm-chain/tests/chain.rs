@@ -578,3 +578,62 @@ fn sdk_example_token() {
     let q = chain.query(&t, r#"balance_of("alice")"#).unwrap();
     assert_eq!(q.decoded_output.as_deref(), Some("750"));
 }
+
+#[test]
+fn reused_instances_give_the_same_receipts_as_new_ones() {
+    // The chain keeps idle instances between transactions; with reuse off every
+    // frame gets a new one. The same transactions must give the same receipts
+    // (status, output, gas, events, call trees) and the same state.
+    let run = |tag: &str, reuse: bool| {
+        let (chain, _) = fresh(tag);
+        if !reuse {
+            chain.set_instance_pool(x64vm_runtime::code::PoolLimits {
+                max_instances: 0,
+                ..Default::default()
+            });
+        }
+        let outer = deploy_bank(&chain, "outer");
+        let inner = deploy_bank(&chain, "inner");
+        let bob = hex(&address_of_name("bob"));
+        let mut receipts = Vec::new();
+        for round in 0..3u64 {
+            for line in [
+                format!("set({round})"),
+                format!("nested({}, {round})", hex(&inner)),
+                format!("call_set({}, {})", hex(&inner), round + 10),
+                format!("transfer({bob}, {})", round + 1),
+                "set_then_fail(5, 0)".to_string(),
+                "set_then_fail(5, 1)".to_string(),
+                "spin(100000)".to_string(),
+                format!("set_and_emit({round})"),
+            ] {
+                let mut opts = alice();
+                if line.starts_with("spin") {
+                    opts.gas = Some(20_000);
+                }
+                receipts.push(chain.call(&outer, &line, &opts).unwrap());
+            }
+            receipts.push(chain.query(&outer, "get()").unwrap());
+            receipts.push(chain.query(&inner, "get()").unwrap());
+            receipts.push(chain.query(&outer, &format!("balance_of({bob})")).unwrap());
+        }
+        let sink = Count::default();
+        receipts.push(chain.replay(receipts[1].id, &sink).unwrap());
+        (
+            receipts,
+            get_v(&chain, &outer),
+            get_v(&chain, &inner),
+            chain.instance_pool_stats(),
+        )
+    };
+    let (fresh_receipts, fo, fi, fresh_stats) = run("reuse-off", false);
+    let (receipts, o, i, stats) = run("reuse-on", true);
+    assert_eq!(fresh_stats.reused, 0, "{fresh_stats:?}");
+    assert!(stats.reused > 20, "instances were reused: {stats:?}");
+    assert!(fresh_receipts.iter().any(|r| !r.is_success()));
+    assert_eq!(fresh_receipts.len(), receipts.len());
+    for (k, (a, b)) in fresh_receipts.iter().zip(&receipts).enumerate() {
+        assert_eq!(a, b, "receipt {k}");
+    }
+    assert_eq!((fo, fi), (o, i));
+}

@@ -342,7 +342,7 @@ pub fn load_echo(bytes: &[u8]) -> Result<Image, LoadError> {
             file.entry
         )));
     }
-    let mut symbols = BTreeMap::new();
+    let mut symbols = x64vm::loader::Symbols::new();
     symbols.insert("__apply".to_string(), file.entry);
     Ok(Image {
         entry: file.entry,

@@ -355,8 +355,11 @@ fn scratch_view(mem: &Memory) -> Vec<u8> {
     v
 }
 
-/// Executes `inst` with its selected (possibly specialised) handler and with
-/// the generic one, from the same state: both must do exactly the same.
+/// Executes `inst` with its selected step handler (a specialised one from
+/// `isa::fast` where there is one) and with the generic one, from the same state:
+/// both must do exactly the same. (The threaded handlers, and the `isa::hot` ones
+/// whose step is the generic one, are compared with it by the VM's tests
+/// `fast_paths.rs`, `fused.rs` and `determinism.rs`.)
 fn handlers_agree(inst: &Inst, seed: u64) {
     let (cpu, mem) = scratch(seed);
     let (mut c1, mut m1) = (cpu.clone(), mem.clone());
@@ -406,7 +409,7 @@ pub fn translate(data: &[u8]) {
             let mut inst = x64vm::translate::translate(&ins);
             assert_eq!(inst.addr, ins.ip());
             assert_eq!(usize::from(inst.len), ins.len().max(1));
-            inst.handler = x64vm::isa::handler_for(&inst);
+            inst.handler = x64vm::isa::handlers_for(&inst).step;
             let text = x64vm::disasm::disassemble_bytes(&code[start + pos..], ins.ip());
             assert!(!text.is_empty());
             if start == 0 && n < 24 {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use x64vm::Config;
 
 use crate::abi::{self, Abi, CallError, Function};
-use crate::code::{Code, CodeCache, CodeError};
+use crate::code::{Code, CodeCache, CodeError, PoolLimits, PoolStats};
 use crate::host::{BlockInfo, Frame, FrameStatus, RawEvent, Tx, run_frame};
 use crate::receipt::{EventLog, Receipt, ReceiptStatus};
 use crate::state::{Backend, Journal, MemState, State};
@@ -97,6 +97,18 @@ impl TestChain {
             },
             config: Config::default(),
         }
+    }
+
+    /// Limits on the idle instances kept for reuse (see [`crate::code`]);
+    /// `max_instances: 0` gives every frame a new instance. Results, gas and
+    /// state effects are the same either way.
+    pub fn set_instance_pool(&mut self, limits: PoolLimits) {
+        self.codes.set_pool_limits(limits);
+    }
+
+    /// How many frames got a new or a reused instance, and what is kept.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.codes.pool_stats()
     }
 
     /// The committed state.
@@ -408,7 +420,7 @@ impl TestChain {
             None => {
                 found = r.code.as_ref().and_then(|c| {
                     let sel: [u8; 4] = input.get(..4)?.try_into().ok()?;
-                    c.abi.as_ref()?.function_by_selector(sel).cloned()
+                    c.function_by_selector(sel).cloned()
                 });
                 found.as_ref()
             }
@@ -467,12 +479,14 @@ impl TestChain {
     /// Decodes an event with the emitting contract's ABI, or failing that with
     /// any loaded contract's ABI that declares the topic.
     fn decode_event(&self, e: &RawEvent) -> Option<String> {
-        let own = self.abi_of(&e.address);
-        let candidates = own
-            .into_iter()
-            .chain(self.codes.iter().filter_map(|c| c.abi.as_ref()));
-        for abi in candidates {
-            if let Some(ev) = abi.event_by_topic(&e.topic)
+        let own = self
+            .state
+            .code_hash(&e.address)
+            .ok()
+            .flatten()
+            .and_then(|h| self.codes.get(&h));
+        for code in own.into_iter().chain(self.codes.iter()) {
+            if let Some(ev) = code.event_by_topic(&e.topic)
                 && let Some(s) = abi::display_event(ev, &e.data)
             {
                 return Some(s);

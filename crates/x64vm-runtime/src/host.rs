@@ -8,7 +8,7 @@ use x64vm::cpu::Cpu;
 use x64vm::interp::Tracer;
 use x64vm::ir::Inst;
 use x64vm::mem::Memory;
-use x64vm::{Config, Env, Flow, Host, Instance, Outcome, Status, Trap};
+use x64vm::{Config, Env, Flow, Host, Outcome, Status, Trap};
 use x64vm_abi::{self as abi, limits};
 
 use crate::code::{Code, CodeCache};
@@ -225,8 +225,9 @@ fn code_at(tx: &mut Tx<'_>, address: &Address) -> Result<Option<Arc<Code>>, Stri
 }
 
 /// Runs `frame` with `input` and at most `gas`: moves the value, runs the
-/// contract's entry point in a fresh instance, and keeps its state changes and
-/// events only if it succeeds.
+/// contract's entry point in an instance of its own (a reused one from
+/// `tx.codes` when there is one: see [`crate::code`]; the result is the same),
+/// and keeps its state changes and events only if it succeeds.
 pub fn run_frame(tx: &mut Tx<'_>, frame: Frame, input: &[u8], gas: u64) -> FrameResult {
     let Some(calls) = tx.extras.calls.as_deref_mut() else {
         return run_frame_inner(tx, frame, input, gas);
@@ -307,44 +308,48 @@ fn run_frame_inner(tx: &mut Tx<'_>, frame: Frame, input: &[u8], gas: u64) -> Fra
         gas_limit: gas,
         ..tx.config.clone()
     };
-    let outcome = match Instance::new(&code.image, &config, input) {
-        Ok(mut inst) => match inst.prepare_call(code.image.entry, &[]) {
-            Ok(()) => {
-                let steps = tx.extras.steps;
-                let mut host = ContractHost {
-                    tx: &mut *tx,
-                    frame,
-                    return_data: Vec::new(),
-                };
-                match steps {
-                    None => inst.run(&mut host),
-                    Some(sink) => {
-                        sink.enter(&frame, &code);
-                        let mut tracer = SinkTracer { sink, frame };
-                        let out = inst.run_with(&mut host, &mut tracer);
-                        let status = match &out.status {
-                            Status::Success => FrameStatus::Success,
-                            Status::Reverted => FrameStatus::Reverted,
-                            Status::Trapped(r) => FrameStatus::Failed {
-                                kind: r.trap.kind().into(),
-                                message: r.to_string(),
-                            },
-                        };
-                        sink.exit(&frame, &status, out.gas_used);
-                        out
-                    }
-                }
-            }
-            Err(t) => {
-                tx.state.revert(cp);
-                return FrameResult::refused(t.kind(), t.to_string());
-            }
-        },
+    // An idle instance of this code (reset), or a new one; given back below.
+    let mut inst = match tx.codes.instance(&code, &config, input) {
+        Ok(inst) => inst,
         Err(e) => {
             tx.state.revert(cp);
             return FrameResult::refused("load_error", e.to_string());
         }
     };
+    let outcome = match inst.prepare_call(code.image.entry, &[]) {
+        Ok(()) => {
+            let steps = tx.extras.steps;
+            let mut host = ContractHost {
+                tx: &mut *tx,
+                frame,
+                return_data: Vec::new(),
+            };
+            match steps {
+                None => inst.run(&mut host),
+                Some(sink) => {
+                    sink.enter(&frame, &code);
+                    let mut tracer = SinkTracer { sink, frame };
+                    let out = inst.run_with(&mut host, &mut tracer);
+                    let status = match &out.status {
+                        Status::Success => FrameStatus::Success,
+                        Status::Reverted => FrameStatus::Reverted,
+                        Status::Trapped(r) => FrameStatus::Failed {
+                            kind: r.trap.kind().into(),
+                            message: r.to_string(),
+                        },
+                    };
+                    sink.exit(&frame, &status, out.gas_used);
+                    out
+                }
+            }
+        }
+        Err(t) => {
+            tx.codes.recycle(&code.hash, inst);
+            tx.state.revert(cp);
+            return FrameResult::refused(t.kind(), t.to_string());
+        }
+    };
+    tx.codes.recycle(&code.hash, inst);
     tx.debug.extend_from_slice(&outcome.debug);
     // A contract's output is exactly what it set (a function without a return
     // type outputs nothing): the VM's RAX fallback does not apply to contracts.

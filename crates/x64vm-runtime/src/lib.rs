@@ -109,10 +109,12 @@ pub fn address_of_name(name: &str) -> Address {
 
 /// Formats bytes as `0x` and lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 + 2 * bytes.len());
     s.push_str("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     s
 }

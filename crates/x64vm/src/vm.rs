@@ -106,6 +106,8 @@ pub struct Instance {
     heap: Heap,
     heap_charged_to: u64,
     config: Config,
+    /// Bytes of the arena the image's file data occupies (resident from the start).
+    image_bytes: u64,
     input: Vec<u8>,
     output: Option<Vec<u8>>,
     revert: Option<Vec<u8>>,
@@ -200,6 +202,7 @@ impl Instance {
             heap: Heap::new(heap_start, heap_end),
             heap_charged_to: heap_start,
             config: config.clone(),
+            image_bytes: loaded.iter().map(|(a, b)| page_up(b - a)).sum(),
             input: input.to_vec(),
             output: None,
             revert: None,
@@ -242,12 +245,44 @@ impl Instance {
             .map_err(io)?;
         self.heap = Heap::new(self.layout.heap_start, self.layout.heap_end);
         self.heap_charged_to = self.layout.heap_start;
-        self.input = input.to_vec();
+        self.input.clear();
+        self.input.extend_from_slice(input);
         self.output = None;
         self.revert = None;
         self.debug.clear();
         self.cpu = Cpu::default();
         Ok(())
+    }
+
+    /// The configuration this instance was created with (its `gas_limit` as last
+    /// set, see [`Instance::set_gas_limit`]).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Sets the gas the next call gets (read by [`Instance::prepare_call`]), so
+    /// that a reused instance can run calls with different limits. Nothing else
+    /// depends on the limit: an instance created with `gas` behaves the same.
+    pub fn set_gas_limit(&mut self, gas: u64) {
+        self.config.gas_limit = gas;
+    }
+
+    /// An estimate of the host memory this instance keeps while it waits to be
+    /// reused, in bytes: the pages dirty tracking saved and those the calls so
+    /// far wrote (they stay resident), the image bytes laid out in the arena,
+    /// and the decoded blocks. For bounding caches of instances; not exact.
+    pub fn retained_bytes(&self) -> u64 {
+        /// Host bytes per decoded block: its instructions and lookup entries (a
+        /// block averages well under ten instructions).
+        const PER_BLOCK: u64 = 512;
+        // The decoder's fixed lookup table and the per-page permission bytes.
+        let fixed = 64 * 1024 + (self.mem.end() - self.mem.base()) / PAGE_SIZE;
+        let input = page_up(self.input.len() as u64);
+        fixed
+            + self.mem.retained_bytes()
+            + self.image_bytes
+            + input
+            + self.cache.len() as u64 * PER_BLOCK
     }
 
     /// An instance over memory that the caller has laid out (the Linux profile).
@@ -260,6 +295,7 @@ impl Instance {
             heap: Heap::new(layout.heap_start, layout.heap_start),
             heap_charged_to: layout.heap_start,
             config: config.clone(),
+            image_bytes: 0,
             input: Vec::new(),
             output: None,
             revert: None,

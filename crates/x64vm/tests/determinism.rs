@@ -466,6 +466,65 @@ fn self_modifying_code_and_reuse_agree_with_a_fresh_instance() {
     }
 }
 
+#[test]
+fn code_decoded_by_an_earlier_call_does_not_make_a_later_write_cost_more() {
+    // With W^X off, a write to a page that code was decoded from costs
+    // GAS_CODE_INVALIDATION. A call that runs code on the second page marks it;
+    // a later call that only writes there must cost what it costs in a fresh
+    // instance, which never decoded that page (the reused instance forgets the
+    // decoded code and its marks on reset).
+    let code = asm(|a| {
+        let mut write = a.create_label();
+        let mut far = a.create_label();
+        let mut far_data = a.create_label();
+        a.test(rsi, rsi)?;
+        a.jz(write)?;
+        a.call(far)?;
+        a.ret()?;
+        a.set_label(&mut write)?;
+        a.lea(rcx, ptr(far_data))?;
+        a.mov(byte_ptr(rcx), 1)?;
+        a.mov(eax, 2)?;
+        a.ret()?;
+        // The far function starts a page of its own.
+        a.db(&[0xcc; 4096])?;
+        a.set_label(&mut far)?;
+        a.mov(eax, 1)?;
+        a.ret()?;
+        a.set_label(&mut far_data)?;
+        a.db(&[0])
+    });
+    let mut spec = program(&code.bytes, &[]);
+    spec.phs[0].flags = vmkit::PF_R | vmkit::PF_W | vmkit::PF_X;
+    let image = load_elf(&spec.bytes(), false).unwrap();
+    let cfg = Config {
+        enforce_wx: false,
+        ..Config::default()
+    };
+    let fresh = |input: &[u8]| {
+        let mut inst = Instance::new(&image, &cfg, input).unwrap();
+        inst.prepare_call(image.entry, &[]).unwrap();
+        let out = inst.run(&mut NoHost);
+        (digest(&inst, &out), out)
+    };
+    assert_eq!(fresh(b"x").1.rax, 1);
+    assert_eq!(fresh(b"").1.rax, 2);
+    let mut inst = Instance::new(&image, &cfg, b"x").unwrap();
+    for (call, input) in [&b"x"[..], b"", b"", b"x", b"x", b""].iter().enumerate() {
+        if call > 0 {
+            inst.reset(input).unwrap();
+        }
+        inst.prepare_call(image.entry, &[]).unwrap();
+        let out = inst.run(&mut NoHost);
+        let (want, want_out) = fresh(input);
+        assert_eq!(
+            (out.gas_used, out.rax, digest(&inst, &out)),
+            (want_out.gas_used, want_out.rax, want),
+            "call {call} (input {input:?}) of a reused instance"
+        );
+    }
+}
+
 /// The seed's fib contract, examples/fib/fib.c built with
 /// `gcc -O2 -static -nostdlib -fno-pie -no-pie -ffreestanding -fno-stack-protector`
 /// (gcc 12.2) and checked in, so that a compiler upgrade cannot move the number.

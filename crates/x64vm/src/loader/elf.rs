@@ -1,10 +1,12 @@
 //! ELF64 x86-64 loading: ET_EXEC and static-PIE ET_DYN.
 
+use std::collections::BTreeMap;
+
 use object::LittleEndian as LE;
 use object::elf::{self, FileHeader64, ProgramHeader64};
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
 
-use super::{Image, LoadError, Segment};
+use super::{Image, LoadError, Segment, Symbols};
 use crate::mem::{page_down, page_up, perm};
 
 /// Where a static PIE (ET_DYN) is placed: a fixed base, so runs are reproducible.
@@ -157,14 +159,14 @@ fn abi_text(hdr: &FileHeader64<LE>, data: &[u8]) -> Result<String, LoadError> {
 /// The exported functions of an ELF file that [`load_elf`] accepted: defined
 /// global (`STB_GLOBAL`) function symbols of `.symtab` and `.dynsym`, relocated by
 /// `bias`. A missing or broken symbol table yields none.
-pub(crate) fn global_functions(data: &[u8], bias: u64) -> std::collections::BTreeMap<String, u64> {
+pub(crate) fn global_functions(data: &[u8], bias: u64) -> BTreeMap<String, u64> {
     let e = LE;
-    let mut out = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
     let Ok(hdr) = FileHeader64::<LE>::parse(data) else {
-        return out;
+        return BTreeMap::new();
     };
     let Ok(sections) = hdr.sections(e, data) else {
-        return out;
+        return BTreeMap::new();
     };
     for kind in [elf::SHT_DYNSYM, elf::SHT_SYMTAB] {
         let Ok(table) = sections.symbols(e, data, kind) else {
@@ -184,11 +186,29 @@ pub(crate) fn global_functions(data: &[u8], bias: u64) -> std::collections::BTre
                 continue;
             };
             if !name.is_empty() {
-                out.insert(name.to_string(), sym.st_value(e).wrapping_add(bias));
+                out.push((name, sym.st_value(e).wrapping_add(bias)));
             }
         }
     }
-    out
+    last_wins_map(out)
+}
+
+/// The map that inserting `entries` one by one would give (of equal names, the
+/// last one wins), with one sort and a linear bulk build rather than a tree
+/// insertion per symbol (packing only; loading builds [`Symbols`]).
+fn last_wins_map(mut entries: Vec<(&str, u64)>) -> BTreeMap<String, u64> {
+    // Stable: equal names keep their order, so the last of each run wins.
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let mut keep: Vec<(String, u64)> = Vec::with_capacity(entries.len());
+    for (i, &(name, addr)) in entries.iter().enumerate() {
+        if entries.get(i + 1).is_some_and(|next| next.0 == name) {
+            continue;
+        }
+        keep.push((name.to_string(), addr));
+    }
+    // Already sorted and unique: `from_iter` finds one run and builds the tree
+    // bottom-up in linear time.
+    keep.into_iter().collect()
 }
 
 fn segment(
@@ -395,15 +415,11 @@ fn write_image(image: &mut Image, addr: u64, bytes: &[u8]) -> Result<(), LoadErr
 }
 
 /// Collects defined symbols; a missing or broken symbol table just yields none.
-fn symbols(
-    hdr: &FileHeader64<LE>,
-    data: &[u8],
-    bias: u64,
-) -> std::collections::BTreeMap<String, u64> {
+fn symbols(hdr: &FileHeader64<LE>, data: &[u8], bias: u64) -> Symbols {
     let e = LE;
-    let mut out = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
     let Ok(sections) = hdr.sections(e, data) else {
-        return out;
+        return Symbols::new();
     };
     for kind in [elf::SHT_DYNSYM, elf::SHT_SYMTAB] {
         let Ok(table) = sections.symbols(e, data, kind) else {
@@ -427,8 +443,8 @@ fn symbols(
             if name.is_empty() {
                 continue;
             }
-            out.insert(name.to_string(), sym.st_value(e).wrapping_add(bias));
+            out.push((name, sym.st_value(e).wrapping_add(bias)));
         }
     }
-    out
+    Symbols::from_definitions(&out)
 }

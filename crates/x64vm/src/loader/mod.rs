@@ -4,11 +4,12 @@
 
 mod elf;
 pub mod packed;
+pub mod symbols;
 
 pub use elf::load_elf;
 pub use packed::{Format, load_any, load_packed, pack};
+pub use symbols::Symbols;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why a file could not be loaded. Always a clear message, never a panic.
@@ -79,8 +80,9 @@ pub struct Image {
     /// Loadable segments.
     pub segments: Vec<Segment>,
     /// Function and object symbols by name (from `.symtab`/`.dynsym`), relocated;
-    /// for a packed file, its export table.
-    pub symbols: BTreeMap<String, u64>,
+    /// for a packed file, its export table. A map in name order, built in linear
+    /// time (see [`Symbols`]).
+    pub symbols: Symbols,
     /// Load bias applied (non-zero for static PIE).
     pub bias: u64,
     /// Address of the program headers in memory, if they are loaded (for auxv).

@@ -114,7 +114,7 @@ impl Packed {
         Image {
             entry: self.entry,
             segments: self.segments,
-            symbols: self.exports,
+            symbols: self.exports.into_iter().collect(),
             file_size,
             abi: self.abi,
             ..Image::default()
