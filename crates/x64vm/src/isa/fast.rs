@@ -11,9 +11,8 @@
 //! shape with the generic path, and the differential tests against the host CPU
 //! exercise both (a shape not listed here falls back to the generic one).
 
-use super::hot::{self, Fast, Miss, hot_body};
+use super::hot::{self, ADC, ADD, AND, CMP, Fast, MOV, Miss, OR, SBB, SUB, TEST, XOR, hot_body};
 use super::shift::szp;
-use super::stack::{pop_val, push_val};
 use super::{ExecResult, Handlers, body_handlers, ea, last_handlers};
 use crate::cpu::{Cpu, FlagOp, flag, mask, reg, sext, sign_bit};
 use crate::ir::{Inst, Loc, NO_REG, Op, seg};
@@ -136,17 +135,6 @@ impl Place for Imm {
     }
 }
 
-const ADD: u8 = 0;
-const OR: u8 = 1;
-const ADC: u8 = 2;
-const SBB: u8 = 3;
-const AND: u8 = 4;
-const SUB: u8 = 5;
-const XOR: u8 = 6;
-const CMP: u8 = 7;
-const TEST: u8 = 8;
-const MOV: u8 = 9;
-
 /// One ALU op (or `mov`) on 32- or 64-bit operands of fixed locations.
 #[inline(always)]
 fn alu<const OP: u8, const SIZE: u8, D: Place, S: Place>(
@@ -160,39 +148,7 @@ fn alu<const OP: u8, const SIZE: u8, D: Place, S: Place>(
         return Ok(());
     }
     let a = D::get::<SIZE>(cpu, mem, i, Which::Dst)?;
-    let r = match OP {
-        ADD => {
-            let r = trunc::<SIZE>(a.wrapping_add(b));
-            cpu.set_flags(FlagOp::Add, SIZE, a, b, r);
-            r
-        }
-        SUB | CMP => {
-            let r = trunc::<SIZE>(a.wrapping_sub(b));
-            cpu.set_flags(FlagOp::Sub, SIZE, a, b, r);
-            r
-        }
-        ADC => {
-            let c = cpu.cf();
-            let r = trunc::<SIZE>(a.wrapping_add(b).wrapping_add(c as u64));
-            cpu.set_flags_carry(FlagOp::Adc, SIZE, a, b, r, c);
-            r
-        }
-        SBB => {
-            let c = cpu.cf();
-            let r = trunc::<SIZE>(a.wrapping_sub(b).wrapping_sub(c as u64));
-            cpu.set_flags_carry(FlagOp::Sbb, SIZE, a, b, r, c);
-            r
-        }
-        _ => {
-            let r = match OP {
-                OR => a | b,
-                XOR => a ^ b,
-                _ => a & b,
-            };
-            cpu.set_flags(FlagOp::Logic, SIZE, 0, 0, r);
-            r
-        }
-    };
+    let r = hot::compute::<OP, SIZE>(cpu, a, b);
     if OP != CMP && OP != TEST {
         D::put::<SIZE>(cpu, mem, i, r)?;
     }
@@ -204,25 +160,11 @@ pub(super) fn is_base_disp(i: &Inst) -> bool {
     i.base != NO_REG && i.index == NO_REG && i.seg == seg::NONE && !i.addr32
 }
 
-/// The specialised handler for an ALU op or `mov`, if its shape has one.
+/// The specialised handler for a 32/64-bit ALU op or `mov` with a memory operand
+/// of any addressing form (registers, immediates and `[base + disp]` have hot
+/// handlers, see `hot::select`, which comes first).
 fn alu_for<const OP: u8>(i: &Inst) -> Option<Handlers> {
-    if is_base_disp(i) {
-        let h = match (i.dst, i.src, i.size) {
-            (Loc::Reg, Loc::Mem, 8) => body_handlers!(alu::<OP, 8, Reg, MemB>),
-            (Loc::Reg, Loc::Mem, 4) => body_handlers!(alu::<OP, 4, Reg, MemB>),
-            (Loc::Mem, Loc::Reg, 8) => body_handlers!(alu::<OP, 8, MemB, Reg>),
-            (Loc::Mem, Loc::Reg, 4) => body_handlers!(alu::<OP, 4, MemB, Reg>),
-            (Loc::Mem, Loc::Imm, 8) => body_handlers!(alu::<OP, 8, MemB, Imm>),
-            (Loc::Mem, Loc::Imm, 4) => body_handlers!(alu::<OP, 4, MemB, Imm>),
-            _ => return None,
-        };
-        return Some(h);
-    }
     Some(match (i.dst, i.src, i.size) {
-        (Loc::Reg, Loc::Reg, 8) => body_handlers!(alu::<OP, 8, Reg, Reg>),
-        (Loc::Reg, Loc::Reg, 4) => body_handlers!(alu::<OP, 4, Reg, Reg>),
-        (Loc::Reg, Loc::Imm, 8) => body_handlers!(alu::<OP, 8, Reg, Imm>),
-        (Loc::Reg, Loc::Imm, 4) => body_handlers!(alu::<OP, 4, Reg, Imm>),
         (Loc::Reg, Loc::Mem, 8) => body_handlers!(alu::<OP, 8, Reg, Mem>),
         (Loc::Reg, Loc::Mem, 4) => body_handlers!(alu::<OP, 4, Reg, Mem>),
         (Loc::Mem, Loc::Reg, 8) => body_handlers!(alu::<OP, 8, Mem, Reg>),
@@ -267,33 +209,6 @@ fn jmp(cpu: &mut Cpu, _: &mut Memory, i: &Inst) -> ExecResult {
     Ok(())
 }
 
-fn call(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
-    push_val(cpu, mem, 8, i.next())?;
-    cpu.rip = i.imm;
-    Ok(())
-}
-
-fn ret(cpu: &mut Cpu, mem: &mut Memory, _: &Inst) -> ExecResult {
-    cpu.rip = pop_val(cpu, mem, 8)?;
-    Ok(())
-}
-
-fn push_reg(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
-    let v = cpu.gpr[i.dreg as usize & 15];
-    let sp = cpu.gpr[reg::RSP].wrapping_sub(8);
-    mem.write_u64(sp, v)?;
-    cpu.gpr[reg::RSP] = sp;
-    Ok(())
-}
-
-fn pop_reg(cpu: &mut Cpu, mem: &mut Memory, i: &Inst) -> ExecResult {
-    let sp = cpu.gpr[reg::RSP];
-    let v = mem.read_u64(sp)?;
-    cpu.gpr[reg::RSP] = sp.wrapping_add(8);
-    cpu.gpr[i.dreg as usize & 15] = v;
-    Ok(())
-}
-
 fn lea<const SIZE: u8>(cpu: &mut Cpu, _: &mut Memory, i: &Inst) -> ExecResult {
     let a = ea(cpu, i);
     cpu.gpr[i.dreg as usize & 15] = trunc::<SIZE>(a);
@@ -318,12 +233,7 @@ pub(super) fn select(i: &Inst) -> Option<Handlers> {
         Op::Test => alu_for::<TEST>(i),
         Op::Jcc => Some(jcc_for(i.cc)),
         Op::Jmp => Some(last_handlers!(jmp)),
-        Op::Call => Some(last_handlers!(call)),
-        Op::Ret if i.imm == 0 => Some(last_handlers!(ret)),
-        Op::Push if i.dst == Loc::Reg && i.size == 8 && i.dreg < 16 => {
-            Some(body_handlers!(push_reg))
-        }
-        Op::Pop if i.dst == Loc::Reg && i.size == 8 && i.dreg < 16 => Some(body_handlers!(pop_reg)),
+        // `call`, `ret`, `push reg` and `pop reg`: `hot::select`.
         Op::Lea if i.dst == Loc::Reg && i.size == 8 => Some(body_handlers!(lea::<8>)),
         Op::Lea if i.dst == Loc::Reg && i.size == 4 => Some(body_handlers!(lea::<4>)),
         _ => None,
@@ -1010,7 +920,7 @@ fn movx_for(i: &Inst) -> Option<Handlers> {
 
 /// The little-endian value of `N` bytes.
 #[inline(always)]
-fn le_u64<const N: usize>(b: [u8; N]) -> u64 {
+pub(super) fn le_u64<const N: usize>(b: [u8; N]) -> u64 {
     let mut w = [0u8; 8];
     w[..N].copy_from_slice(&b);
     u64::from_le_bytes(w)
@@ -1018,39 +928,10 @@ fn le_u64<const N: usize>(b: [u8; N]) -> u64 {
 
 /// The low `N` bytes of `v`, little-endian.
 #[inline(always)]
-fn le_bytes<const N: usize>(v: u64) -> [u8; N] {
+pub(super) fn le_bytes<const N: usize>(v: u64) -> [u8; N] {
     let mut out = [0u8; N];
     out.copy_from_slice(&v.to_le_bytes()[..N]);
     out
-}
-
-/// `OP [base + disp], src` on `SIZE` = `N` bytes, `src` a register or an immediate.
-#[inline(always)]
-fn small_mem_op<const OP: u8, const SIZE: u8, const N: usize, S: hot::Val>(
-    cpu: &mut Cpu,
-    mem: &mut Memory,
-    i: &Inst,
-) -> Fast {
-    let b = S::get::<SIZE>(cpu, mem, i, true)?;
-    let addr = ea_base(cpu, i);
-    match OP {
-        hot::MOV => {
-            let at = mem.probe_write::<N>(addr).ok_or(Miss)?;
-            mem.store_probed(at, le_bytes(b));
-        }
-        hot::CMP | hot::TEST => {
-            let at = mem.probe_read::<N>(addr).ok_or(Miss)?;
-            let a = le_u64(mem.load_probed(at));
-            hot::compute::<OP, SIZE>(cpu, a, b);
-        }
-        _ => {
-            let at = mem.probe_modify::<N>(addr).ok_or(Miss)?;
-            let a = le_u64(mem.load_probed(at));
-            let r = hot::compute::<OP, SIZE>(cpu, a, b);
-            mem.store_probed(at, le_bytes(r));
-        }
-    }
-    Ok(())
 }
 
 /// `OP reg, [base + disp]` on `SIZE` = `N` bytes (1 or 2): the register's
@@ -1081,10 +962,10 @@ fn small_load_op<const OP: u8, const SIZE: u8, const N: usize>(
 /// `hot`'s numbering).
 fn small_base_disp<const OP: u8>(i: &Inst) -> Option<Handlers> {
     Some(match (i.dst, i.src, i.size) {
-        (Loc::Mem, Loc::Reg, 1) => hot_body!(small_mem_op::<OP, 1, 1, hot::R>),
-        (Loc::Mem, Loc::Reg, 2) => hot_body!(small_mem_op::<OP, 2, 2, hot::R>),
-        (Loc::Mem, Loc::Imm, 1) => hot_body!(small_mem_op::<OP, 1, 1, hot::I>),
-        (Loc::Mem, Loc::Imm, 2) => hot_body!(small_mem_op::<OP, 2, 2, hot::I>),
+        (Loc::Mem, Loc::Reg, 1) => hot_body!(hot::alu_mem::<OP, 1, hot::R>),
+        (Loc::Mem, Loc::Reg, 2) => hot_body!(hot::alu_mem::<OP, 2, hot::R>),
+        (Loc::Mem, Loc::Imm, 1) => hot_body!(hot::alu_mem::<OP, 1, hot::I>),
+        (Loc::Mem, Loc::Imm, 2) => hot_body!(hot::alu_mem::<OP, 2, hot::I>),
         (Loc::Reg, Loc::Mem, 1) => hot_body!(small_load_op::<OP, 1, 1>),
         (Loc::Reg, Loc::Mem, 2) => hot_body!(small_load_op::<OP, 2, 2>),
         _ => return None,

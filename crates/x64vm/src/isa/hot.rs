@@ -13,7 +13,7 @@
 //! also what the tracing loop runs, so the determinism tests that compare traced
 //! and untraced runs compare these handlers with it.
 
-use super::fast::{is_base_disp, trunc};
+use super::fast::{is_base_disp, le_bytes, le_u64, trunc};
 use super::{ExecResult, Handlers};
 use crate::cpu::{Cpu, FlagOp, reg, sext};
 use crate::interp::follow;
@@ -248,19 +248,20 @@ fn alu_reg<const OP: u8, const SIZE: u8, S: Val>(
     Ok(())
 }
 
-/// `OP [base + disp], src` (src a register or an immediate: no memory).
+/// `OP [base + disp], src` (src a register or an immediate: no memory), any size.
 #[inline(always)]
-fn alu_mem<const OP: u8, const SIZE: u8, S: Val>(
+pub(crate) fn alu_mem<const OP: u8, const SIZE: u8, S: Val>(
     cpu: &mut Cpu,
     mem: &mut Memory,
     i: &Inst,
 ) -> Fast {
     let b = S::get::<SIZE>(cpu, mem, i, true)?;
     let addr = base_disp(cpu, i);
-    if SIZE == 8 {
-        alu_mem_at::<OP, 8, 8>(cpu, mem, addr, b)
-    } else {
-        alu_mem_at::<OP, 4, 4>(cpu, mem, addr, b)
+    match SIZE {
+        8 => alu_mem_at::<OP, 8, 8>(cpu, mem, addr, b),
+        4 => alu_mem_at::<OP, 4, 4>(cpu, mem, addr, b),
+        2 => alu_mem_at::<OP, 2, 2>(cpu, mem, addr, b),
+        _ => alu_mem_at::<OP, 1, 1>(cpu, mem, addr, b),
     }
 }
 
@@ -271,31 +272,21 @@ fn alu_mem_at<const OP: u8, const SIZE: u8, const N: usize>(
     addr: u64,
     b: u64,
 ) -> Fast {
-    let as_u64 = |bytes: [u8; N]| {
-        let mut w = [0u8; 8];
-        w[..N].copy_from_slice(&bytes);
-        u64::from_le_bytes(w)
-    };
-    let as_bytes = |v: u64| -> [u8; N] {
-        let mut out = [0u8; N];
-        out.copy_from_slice(&v.to_le_bytes()[..N]);
-        out
-    };
     match OP {
         MOV => {
             let at = mem.probe_write::<N>(addr).ok_or(Miss)?;
-            mem.store_probed(at, as_bytes(b));
+            mem.store_probed(at, le_bytes(b));
         }
         CMP | TEST => {
             let at = mem.probe_read::<N>(addr).ok_or(Miss)?;
-            let a = as_u64(mem.load_probed(at));
+            let a = le_u64(mem.load_probed(at));
             compute::<OP, SIZE>(cpu, a, b);
         }
         _ => {
             let at = mem.probe_modify::<N>(addr).ok_or(Miss)?;
-            let a = as_u64(mem.load_probed(at));
+            let a = le_u64(mem.load_probed(at));
             let r = compute::<OP, SIZE>(cpu, a, b);
-            mem.store_probed(at, as_bytes(r));
+            mem.store_probed(at, le_bytes(r));
         }
     }
     Ok(())
