@@ -1,10 +1,12 @@
-//! Specialised handlers for the hottest instruction shapes.
+//! Specialised handlers for hot instruction shapes beyond those of `hot` (which
+//! `isa::handlers_for` tries first: 32/64-bit ALU ops and moves on registers,
+//! immediates and `[base + disp]`, lea, push/pop, call/ret).
 //!
 //! The generic path ([`super::exec`]) matches on the op, then on each operand's
-//! location and size at run time. For the shapes compilers emit most (ALU ops
-//! and moves of every width between registers, immediates and memory, movzx and
-//! movsx, shifts and rotates, inc/dec/neg/not, imul, cmovcc, setcc, conditional
-//! jumps, push/pop, and the SSE2 integer ops of vectorised loops) the translator
+//! location and size at run time. For the other shapes compilers emit most (ALU
+//! ops and moves of bytes and words, and of any addressing form, movzx and movsx,
+//! shifts and rotates, inc/dec/neg/not, imul, cmovcc, setcc, conditional and
+//! direct jumps, and the SSE2 integer ops of vectorised loops) the translator
 //! instead picks a handler here, monomorphised over op, size and operand shape,
 //! so none of those decisions are made per execution. Semantics are the same as
 //! the generic path, to the lazy-flag record: tests/fast_paths.rs compares each
