@@ -18,7 +18,9 @@ use x64vm_chain::{Chain, Params};
 fn http(addr: SocketAddr, raw: &[u8]) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(raw).expect("send");
+    // The node may answer a bad or oversized request and close before it has read
+    // all of it: a failed send is then expected, and the answer is still read.
+    let _ = s.write_all(raw);
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out);
