@@ -117,8 +117,13 @@ pub struct Cpu {
     /// Address of the instruction that left the loop with a host call.
     pub(crate) exit_at: u64,
     /// Cache index of the instruction the loop resumes a block at (builds with
-    /// debug assertions), or `u32::MAX`.
+    /// debug assertions, and after compiled code hands a block over), or `u32::MAX`.
     pub(crate) resume: u32,
+    /// Status flags going into and coming out of compiled code (see `jit`).
+    pub(crate) jit_flags: u64,
+    /// The guest base address and page count of the memory compiled code runs
+    /// on, set on every entry (see `jit`).
+    pub(crate) jit_mem: [u64; 2],
 }
 
 impl Default for Cpu {
@@ -144,6 +149,8 @@ impl Default for Cpu {
             chain_left: 0,
             exit_at: 0,
             resume: u32::MAX,
+            jit_flags: 0,
+            jit_mem: [0; 2],
         }
     }
 }

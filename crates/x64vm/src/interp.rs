@@ -10,6 +10,8 @@ use rustc_hash::FxHashMap;
 use crate::cpu::Cpu;
 use crate::ir::{Inst, NO_LINK};
 use crate::isa::{ExecResult, Exit};
+#[cfg(all(target_arch = "x86_64", unix))]
+pub use crate::jit::JitStats;
 use crate::mem::Memory;
 use crate::translate::translate;
 use crate::trap::Trap;
@@ -43,7 +45,25 @@ pub struct Block {
     /// Number of guest instructions.
     count: u32,
     gas: u64,
+    /// Host address of the block's compiled code, or 0.
+    jit: u64,
+    /// Times the loop dispatched the block while it was not compiled.
+    heat: u32,
+    /// The compiler has no template for the block's first instruction.
+    not_compilable: bool,
 }
+
+/// `ssize` of a block's entry instruction once the block is compiled: linked
+/// interpreter blocks then return to the loop (which runs the compiled code)
+/// instead of running it in the interpreter.
+const ENTRY_COMPILED: u8 = 1;
+
+/// Times the loop must dispatch a block before it is compiled (see `jit`): code
+/// that runs once is cheaper to interpret than to compile.
+pub const JIT_THRESHOLD: u32 = 8;
+/// Most blocks compiled at once: a hot block and the blocks the interpreter
+/// already linked it to, and theirs.
+const JIT_REGION: usize = 64;
 
 /// Entries of the direct-mapped lookup table in front of the block map.
 const FAST_ENTRIES: usize = 4096;
@@ -59,6 +79,14 @@ pub struct CodeCache {
     /// Whether compare-and-branch pairs are fused (see `isa::fused`): yes, except
     /// for tracing, which shows every guest instruction.
     fuse: bool,
+    /// Dispatches before a block is compiled; `u32::MAX`: never.
+    jit_threshold: u32,
+    /// Counts `clear`s, so that a link recorded before one is not applied after.
+    generation: u64,
+    #[cfg(all(target_arch = "x86_64", unix))]
+    jit: Option<Box<crate::jit::Jit>>,
+    /// The host cannot run compiled code: interpret everything.
+    jit_unavailable: bool,
 }
 
 impl Default for CodeCache {
@@ -70,6 +98,11 @@ impl Default for CodeCache {
             blocks: Vec::new(),
             insts: Vec::new(),
             fuse: true,
+            jit_threshold: JIT_THRESHOLD,
+            generation: 0,
+            #[cfg(all(target_arch = "x86_64", unix))]
+            jit: None,
+            jit_unavailable: !cfg!(all(target_arch = "x86_64", unix)),
         }
     }
 }
@@ -114,14 +147,41 @@ impl CodeCache {
         self.map.clear();
         self.blocks.clear();
         self.insts.clear();
+        self.generation += 1;
+        #[cfg(all(target_arch = "x86_64", unix))]
+        if let Some(j) = &mut self.jit {
+            j.reset();
+        }
+    }
+
+    /// Sets after how many dispatches from the loop a block is compiled to host
+    /// code (`Some(0)` or `Some(1)`: at once), or turns compiling off (`None`).
+    /// Results and gas are the same either way; this is for tests and benchmarks.
+    pub fn set_jit(&mut self, threshold: Option<u32>) {
+        self.jit_threshold = threshold.map_or(u32::MAX, |t| t.max(1));
+    }
+
+    /// What the block compiler has done (all zero where there is none).
+    pub fn jit_stats(&self) -> JitStats {
+        #[cfg(all(target_arch = "x86_64", unix))]
+        if let Some(j) = &self.jit {
+            return j.stats();
+        }
+        JitStats::default()
     }
 
     #[inline(always)]
     fn get(&mut self, mem: &mut Memory, rip: u64) -> Result<Block, Trap> {
+        let b = self.get_index(mem, rip)?;
+        Ok(self.blocks[b as usize])
+    }
+
+    #[inline(always)]
+    fn get_index(&mut self, mem: &mut Memory, rip: u64) -> Result<u32, Trap> {
         let slot = fast_slot(rip);
         let (addr, b) = self.fast[slot];
         if addr == rip {
-            return Ok(self.blocks[b as usize]);
+            return Ok(b);
         }
         let b = match self.map.get(&rip) {
             Some(&b) => b,
@@ -131,7 +191,7 @@ impl CodeCache {
             }
         };
         self.fast[slot] = (rip, b);
-        Ok(self.blocks[b as usize])
+        Ok(b)
     }
 
     /// Decodes the block at `rip`. Cold: runs once per block.
@@ -205,6 +265,9 @@ impl CodeCache {
             entry: entry as u32,
             count: count as u32,
             gas,
+            jit: 0,
+            heat: 0,
+            not_compilable: false,
         };
         self.map.insert(rip, self.blocks.len() as u32);
         self.blocks.push(block);
@@ -222,6 +285,170 @@ impl CodeCache {
                 last.link_taken = entry;
             } else if rip == last.next() {
                 last.link_next = entry;
+            }
+        }
+    }
+}
+
+/// What the block compiler has done (there is none on this host).
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JitStats {
+    /// Host bytes of generated code held now.
+    pub code_bytes: usize,
+    /// Blocks compiled since the instance was created.
+    pub compiled: u64,
+    /// Blocks the host assembler rejected.
+    pub errors: u64,
+}
+
+/// What the loop does with a block (see [`CodeCache::jit_entry`]).
+#[cfg(all(target_arch = "x86_64", unix))]
+enum JitEntry {
+    /// Run its compiled code at this host address.
+    Run(u64),
+    /// Run it in the interpreter.
+    Interpret,
+    /// Compiling dropped the cache: look the block up again.
+    Retry,
+}
+
+#[cfg(all(target_arch = "x86_64", unix))]
+impl CodeCache {
+    /// How to run block `b`: its compiled code, compiled now (with the blocks
+    /// linked from it) when it has become hot, or the interpreter.
+    #[inline(always)]
+    fn jit_entry(&mut self, b: u32) -> JitEntry {
+        let blk = &mut self.blocks[b as usize];
+        if blk.jit != 0 {
+            return JitEntry::Run(blk.jit);
+        }
+        if blk.not_compilable || self.jit_unavailable {
+            return JitEntry::Interpret;
+        }
+        blk.heat = blk.heat.saturating_add(1);
+        if blk.heat < self.jit_threshold {
+            return JitEntry::Interpret;
+        }
+        let generation = self.generation;
+        self.compile_region(b);
+        if self.generation != generation {
+            return JitEntry::Retry;
+        }
+        match self.blocks[b as usize].jit {
+            0 => JitEntry::Interpret,
+            host => JitEntry::Run(host),
+        }
+    }
+
+    /// Compiles block `start` and the blocks the interpreter linked it to
+    /// (transitively, at most [`JIT_REGION`]): the code that ran with it.
+    #[cold]
+    #[inline(never)]
+    fn compile_region(&mut self, start: u32) {
+        if self.jit.is_none() {
+            match crate::jit::Jit::new() {
+                Some(j) => self.jit = Some(Box::new(j)),
+                None => {
+                    self.jit_unavailable = true;
+                    return;
+                }
+            }
+        }
+        let mut queue = vec![start];
+        let mut done = 0;
+        while let Some(b) = queue.pop() {
+            if done == JIT_REGION {
+                break;
+            }
+            let blk = self.blocks[b as usize];
+            if blk.jit != 0 || blk.not_compilable {
+                continue;
+            }
+            done += 1;
+            let last = match self.compile_one(b) {
+                Ok(last) => last,
+                Err(crate::jit::Full::NoRoom) => {
+                    self.clear();
+                    return;
+                }
+                Err(crate::jit::Full::Broken) => {
+                    self.jit = None;
+                    self.jit_unavailable = true;
+                    self.clear();
+                    return;
+                }
+            };
+            let last = &self.insts[last];
+            for link in [last.link_taken, last.link_next] {
+                if let Some(&next) = self
+                    .insts
+                    .get(link as usize)
+                    .and_then(|e| self.map.get(&e.addr))
+                {
+                    queue.push(next);
+                }
+            }
+        }
+    }
+
+    /// Compiles block `b`; returns the index of its last cached instruction.
+    fn compile_one(&mut self, b: u32) -> Result<usize, crate::jit::Full> {
+        let blk = self.blocks[b as usize];
+        let first = blk.entry as usize + 1;
+        // The guest instructions: up to the one ending the block, or up to the
+        // synthetic end instruction (the only other one of length 0).
+        let mut j = first;
+        let end = loop {
+            let i = &self.insts[j];
+            if i.len == 0 {
+                break i.addr;
+            }
+            if i.ends_block() {
+                j += 1;
+                break i.next();
+            }
+            j += 1;
+        };
+        let last = if self.insts[j - 1].ends_block() {
+            j - 1
+        } else {
+            j
+        };
+        let Some(jit) = self.jit.as_mut() else {
+            return Ok(last);
+        };
+        let addr = self.insts[blk.entry as usize].addr;
+        match jit.compile(
+            &self.insts[first..j],
+            first as u32,
+            addr,
+            blk.gas,
+            u64::from(blk.count),
+            end,
+        )? {
+            Some(host) => {
+                self.blocks[b as usize].jit = host;
+                self.insts[blk.entry as usize].ssize = ENTRY_COMPILED;
+            }
+            None => self.blocks[b as usize].not_compilable = true,
+        }
+        Ok(last)
+    }
+
+    /// After compiled code left through link slot `pending` (see `jit::exit`)
+    /// for `rip`, whose compiled code is at `host`: the next time it goes there
+    /// directly.
+    fn jit_link(&mut self, pending: (u32, u64), rip: u64, host: u64) {
+        let (payload, generation) = pending;
+        if generation != self.generation {
+            // The slot belonged to code dropped since.
+            return;
+        }
+        if let Some(j) = &mut self.jit {
+            match payload {
+                0 => j.remember(rip, host),
+                p => j.link(p - 1, host),
             }
         }
     }
@@ -350,7 +577,7 @@ pub(crate) unsafe fn follow(
         let e = unsafe { &*entry };
         // The entry's work (see `enter_block`) done here, saving a dispatch per
         // block. Without the gas for it, the loop runs the entry, which traps.
-        if cpu.gas >= e.imm {
+        if cpu.gas >= e.imm && e.ssize != ENTRY_COMPILED {
             cpu.chain_left -= 1;
             cpu.gas -= e.imm;
             cpu.retired += e.disp as u64;
@@ -424,6 +651,9 @@ pub fn run<T: Tracer>(
     }
     cpu.link_from = NO_LINK;
     cpu.resume = NO_LINK;
+    // The link slot (and cache generation) compiled code last left through.
+    #[cfg(all(target_arch = "x86_64", unix))]
+    let mut jit_pending: Option<(u32, u64)> = None;
     loop {
         let code = cache.insts.as_ptr();
         let done = if cpu.resume != NO_LINK {
@@ -440,13 +670,49 @@ pub fn run<T: Tracer>(
             if rip == 0 {
                 return Stop::Returned;
             }
-            let block = match cache.get(mem, rip) {
+            let b = match cache.get_index(mem, rip) {
                 Ok(b) => b,
                 Err(t) => return Stop::Trap(t),
             };
+            let block = cache.blocks[b as usize];
             if cpu.link_from != NO_LINK {
                 cache.link(cpu.link_from, rip, block.entry);
                 cpu.link_from = NO_LINK;
+            }
+            #[cfg(all(target_arch = "x86_64", unix))]
+            {
+                let pending = jit_pending.take();
+                match cache.jit_entry(b) {
+                    JitEntry::Interpret => {}
+                    JitEntry::Retry => continue,
+                    JitEntry::Run(host) => {
+                        if let Some(p) = pending {
+                            cache.jit_link(p, rip, host);
+                        }
+                        let Some(jit) = cache.jit.as_ref() else {
+                            continue;
+                        };
+                        // SAFETY: `host` is the entry of a block compiled since
+                        // the last reset (resets clear `Block::jit` with the
+                        // blocks), and `mem` is this guest's memory.
+                        #[allow(unsafe_code)]
+                        let code = unsafe { jit.enter(cpu, mem, host) };
+                        let payload = code >> 8;
+                        match code & 0xff {
+                            crate::jit::exit::LEAVE => {
+                                jit_pending = Some((payload as u32, cache.generation));
+                            }
+                            crate::jit::exit::RESUME => cpu.resume = payload as u32,
+                            _ => {
+                                cpu.gas = 0;
+                                return Stop::Trap(Trap::OutOfGas);
+                            }
+                        }
+                        // Compiled code never writes code pages (such writes
+                        // leave for the interpreter), so nothing else to check.
+                        continue;
+                    }
+                }
             }
             cpu.chain_left = CHAIN_BUDGET;
             let code = cache.insts.as_ptr();

@@ -23,6 +23,8 @@ pub mod host;
 pub mod interp;
 pub mod ir;
 pub mod isa;
+#[cfg(all(target_arch = "x86_64", unix))]
+pub(crate) mod jit;
 pub mod linux;
 pub mod loader;
 pub mod mem;

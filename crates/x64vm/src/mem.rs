@@ -147,6 +147,18 @@ impl Memory {
         Ok(())
     }
 
+    /// What compiled code needs to reach guest memory (see `jit`): the arena's
+    /// first byte, the per-page permission bytes, the page count and the guest
+    /// base address.
+    pub(crate) fn jit_view(&mut self) -> (*mut u8, *const u8, u64, u64) {
+        (
+            self.data.as_mut_ptr(),
+            self.perms.as_ptr(),
+            self.perms.len() as u64,
+            self.base,
+        )
+    }
+
     /// Permission bits of the page holding `addr` (0 outside the arena).
     pub fn perms_at(&self, addr: u64) -> u8 {
         let off = addr.wrapping_sub(self.base);

@@ -254,6 +254,19 @@ impl Instance {
         Ok(())
     }
 
+    /// Sets when blocks are compiled to host code: after `Some(n)` dispatches
+    /// from the loop (`Some(1)`: at once), or never (`None`). The default is
+    /// [`crate::interp::JIT_THRESHOLD`]. Results, gas and state are the same
+    /// either way (tests/jit.rs); this is for tests and benchmarks.
+    pub fn set_jit(&mut self, threshold: Option<u32>) {
+        self.cache.set_jit(threshold);
+    }
+
+    /// What the block compiler of this instance has done.
+    pub fn jit_stats(&self) -> crate::interp::JitStats {
+        self.cache.jit_stats()
+    }
+
     /// The configuration this instance was created with (its `gas_limit` as last
     /// set, see [`Instance::set_gas_limit`]).
     pub fn config(&self) -> &Config {

@@ -620,3 +620,96 @@ fn threaded_and_traced_runs_agree_at_every_gas_limit() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The parts of a run's end state, for a readable difference.
+fn state(inst: &Instance, out: &Outcome) -> Vec<(String, String)> {
+    let c = &inst.cpu;
+    let mut v = vec![
+        ("status".into(), format!("{:?}", out.status)),
+        ("gas_used".into(), out.gas_used.to_string()),
+        ("instructions".into(), out.instructions.to_string()),
+        ("output".into(), format!("{:?}", out.output)),
+        ("rip".into(), format!("{:#x}", c.rip)),
+        ("rflags".into(), format!("{:#x}", c.rflags())),
+    ];
+    for (r, val) in c.gpr.iter().enumerate() {
+        v.push((format!("gpr{r}"), format!("{val:#x}")));
+    }
+    let mem = &inst.mem;
+    let mut a = mem.base();
+    while a < mem.end() {
+        if mem.perms_at(a) & perm::R != 0 {
+            let page = mem.read_bytes(a, PAGE_SIZE).unwrap();
+            v.push((
+                format!("page {a:#x}"),
+                format!("{:x}", {
+                    let mut h = Fnv::new();
+                    h.bytes(&page);
+                    h.0
+                }),
+            ));
+        }
+        a += PAGE_SIZE;
+    }
+    v
+}
+
+#[test]
+fn compiled_and_interpreted_runs_agree_at_every_gas_limit() {
+    // Blocks compiled at once (threshold 1) and never: the same end state,
+    // including where and with how much gas an out-of-gas stop happens, at a
+    // sweep of gas limits that stops runs in every part of their code.
+    let dir = build_dir("jit");
+    build_programs(&dir);
+    let jobs = jobs(&dir);
+    let mut compiled = 0u64;
+    for job in &jobs {
+        let full = job.run_fresh();
+        let mut limits: Vec<Option<u64>> = vec![None];
+        let used = {
+            let mut i = Instance::new(&job.image, &job.config, &job.input).unwrap();
+            let args: Vec<u64> = job.arg.into_iter().collect();
+            i.prepare_call(job.entry, &args).unwrap();
+            i.run(&mut NoHost).gas_used
+        };
+        let step = (used / 97).max(1);
+        limits.extend((1..=used.min(400)).step_by(7).map(Some));
+        limits.extend((1..98).map(|k| Some(k * step + k % 5)));
+        for limit in limits {
+            let mut config = job.config.clone();
+            if let Some(l) = limit {
+                config.gas_limit = l;
+            }
+            let args: Vec<u64> = job.arg.into_iter().collect();
+            let mut run = |jit: Option<u32>| {
+                let mut a = Instance::new(&job.image, &config, &job.input).unwrap();
+                a.set_jit(jit);
+                a.prepare_call(job.entry, &args).unwrap();
+                let out = a.run(&mut NoHost);
+                let stats = a.jit_stats();
+                assert_eq!(
+                    stats.errors, 0,
+                    "{}: a template the assembler rejects",
+                    job.name
+                );
+                compiled += stats.compiled;
+                (digest(&a, &out), state(&a, &out))
+            };
+            let (da, sa) = run(Some(1));
+            let (db, sb) = run(None);
+            if da != db {
+                let diff: Vec<_> = sa.iter().zip(&sb).filter(|(x, y)| x != y).take(8).collect();
+                panic!(
+                    "{} with gas limit {limit:?}: compiled / interpreted differ: {diff:?}",
+                    job.name
+                );
+            }
+            if limit.is_none() {
+                assert_eq!(da, full, "{}", job.name);
+            }
+        }
+    }
+    // The comparison means something only if blocks were compiled.
+    assert!(compiled > 1000, "only {compiled} blocks compiled");
+    let _ = std::fs::remove_dir_all(&dir);
+}

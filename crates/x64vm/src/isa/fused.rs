@@ -25,6 +25,13 @@ use crate::mem::Memory;
 const FUSED_CMP: u8 = 0;
 const FUSED_TEST: u8 = 1;
 
+/// For a fused compare-and-branch (a `Jcc` with operands, see [`fuse`]): the
+/// `cmp` or `test` it holds, as the translator made it; `None` for other
+/// instructions. Its `imm` is the compare's, so the branch target is `i.imm`.
+pub(crate) fn fused_compare(i: &Inst) -> Option<Inst> {
+    (i.op == Op::Jcc && i.dst != Loc::None).then(|| unfused(i))
+}
+
 /// The `cmp`/`test` that `i` fused, as the translator made it.
 fn unfused(i: &Inst) -> Inst {
     let mut c = *i;

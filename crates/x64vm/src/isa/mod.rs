@@ -29,6 +29,7 @@ pub mod x87;
 mod xmm;
 
 pub use fused::fuse;
+pub(crate) use fused::fused_compare;
 pub use system::{CPUID_VENDOR, cpuid};
 
 /// Why execution left the interpreter loop (besides finishing a block).
