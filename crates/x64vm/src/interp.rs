@@ -357,26 +357,27 @@ impl CodeCache {
         }
         let mut queue = vec![start];
         let mut done = 0;
+        let mut compiled = Vec::new();
+        let mut outcome = Ok(());
         while let Some(b) = queue.pop() {
             if done == JIT_REGION {
                 break;
             }
             let blk = self.blocks[b as usize];
-            if blk.jit != 0 || blk.not_compilable {
+            if blk.jit != 0 || blk.not_compilable || compiled.iter().any(|&(c, _)| c == b) {
                 continue;
             }
             done += 1;
             let last = match self.compile_one(b) {
-                Ok(last) => last,
-                Err(crate::jit::Full::NoRoom) => {
-                    self.clear();
-                    return;
+                Ok((last, host)) => {
+                    if let Some(host) = host {
+                        compiled.push((b, host));
+                    }
+                    last
                 }
-                Err(crate::jit::Full::Broken) => {
-                    self.jit = None;
-                    self.jit_unavailable = true;
-                    self.clear();
-                    return;
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
                 }
             };
             let last = &self.insts[last];
@@ -390,10 +391,31 @@ impl CodeCache {
                 }
             }
         }
+        if outcome.is_ok()
+            && let Some(jit) = self.jit.as_mut()
+        {
+            outcome = jit.flush();
+        }
+        match outcome {
+            Ok(()) => {
+                for (b, host) in compiled {
+                    let entry = self.blocks[b as usize].entry as usize;
+                    self.blocks[b as usize].jit = host;
+                    self.insts[entry].ssize = ENTRY_COMPILED;
+                }
+            }
+            Err(crate::jit::Full::NoRoom) => self.clear(),
+            Err(crate::jit::Full::Broken) => {
+                self.jit = None;
+                self.jit_unavailable = true;
+                self.clear();
+            }
+        }
     }
 
-    /// Compiles block `b`; returns the index of its last cached instruction.
-    fn compile_one(&mut self, b: u32) -> Result<usize, crate::jit::Full> {
+    /// Compiles block `b` (see [`crate::jit::Jit::compile`]); returns the index
+    /// of its last cached instruction and its host entry, if it compiled.
+    fn compile_one(&mut self, b: u32) -> Result<(usize, Option<u64>), crate::jit::Full> {
         let blk = self.blocks[b as usize];
         let first = blk.entry as usize + 1;
         // The guest instructions: up to the one ending the block, or up to the
@@ -416,24 +438,21 @@ impl CodeCache {
             j
         };
         let Some(jit) = self.jit.as_mut() else {
-            return Ok(last);
+            return Ok((last, None));
         };
         let addr = self.insts[blk.entry as usize].addr;
-        match jit.compile(
+        let host = jit.compile(
             &self.insts[first..j],
             first as u32,
             addr,
             blk.gas,
             u64::from(blk.count),
             end,
-        )? {
-            Some(host) => {
-                self.blocks[b as usize].jit = host;
-                self.insts[blk.entry as usize].ssize = ENTRY_COMPILED;
-            }
-            None => self.blocks[b as usize].not_compilable = true,
+        )?;
+        if host.is_none() {
+            self.blocks[b as usize].not_compilable = true;
         }
-        Ok(last)
+        Ok((last, host))
     }
 
     /// After compiled code left through link slot `pending` (see `jit::exit`)
@@ -702,7 +721,12 @@ pub fn run<T: Tracer>(
                             crate::jit::exit::LEAVE => {
                                 jit_pending = Some((payload as u32, cache.generation));
                             }
-                            crate::jit::exit::RESUME => cpu.resume = payload as u32,
+                            crate::jit::exit::RESUME => {
+                                cpu.resume = payload as u32;
+                                if let Some(i) = cache.insts.get(payload as usize) {
+                                    cpu.rip = i.addr;
+                                }
+                            }
                             _ => {
                                 cpu.gas = 0;
                                 return Stop::Trap(Trap::OutOfGas);

@@ -55,18 +55,14 @@ enum Stub {
     Resume {
         label: CodeLabel,
         index: u32,
-        addr: u64,
         restore: bool,
         mask_af: bool,
-        /// Cached guest registers changed so far (written back on the way out).
-        dirty: u16,
     },
     /// Leave for the fixed address `target` through link slot `slot`.
     Leave {
         label: CodeLabel,
         target: u64,
         slot: u32,
-        mask_af: bool,
     },
     /// The block's gas is not there.
     OutOfGas {
@@ -144,7 +140,7 @@ pub(crate) fn compile_block(
     c.settle()?;
     if n < insts.len() {
         // The rest runs in the interpreter.
-        let l = c.resume_stub(n, insts[n].addr, false);
+        let l = c.resume_stub(n, false);
         c.a.jmp(l)?;
     } else if !last.ends_block() {
         c.write_back()?;
@@ -403,15 +399,13 @@ impl Compiler<'_, '_> {
     }
 
     /// A label that exits to the interpreter at body instruction `k`.
-    fn resume_stub(&mut self, k: usize, addr: u64, restore: bool) -> CodeLabel {
+    fn resume_stub(&mut self, k: usize, restore: bool) -> CodeLabel {
         let label = self.a.create_label();
         self.stubs.push(Stub::Resume {
             label,
             index: self.first_index + k as u32,
-            addr,
             restore,
             mask_af: self.af_dirty,
-            dirty: self.dirty,
         });
         label
     }
@@ -479,7 +473,7 @@ impl Compiler<'_, '_> {
             self.a.lahf()?;
             self.flags_in_ax = true;
         }
-        let slow = self.resume_stub(k, i.addr, true);
+        let slow = self.resume_stub(k, true);
         let off = self.env.off;
         let a = &mut self.a;
         a.sub(rsi, qword_ptr(r15 + off.mem_base))?;
@@ -886,7 +880,6 @@ impl Compiler<'_, '_> {
                 label,
                 target,
                 slot: u32::MAX,
-                mask_af: self.af_dirty,
             });
             return self.a.jmp(label);
         }
@@ -897,7 +890,6 @@ impl Compiler<'_, '_> {
             label,
             target,
             slot,
-            mask_af: self.af_dirty,
         });
         self.a.mov(rax, self.env.slot_base + 8 * u64::from(slot))?;
         self.a.jmp(qword_ptr(rax))
@@ -954,46 +946,48 @@ impl Compiler<'_, '_> {
     }
 
     fn emit_stubs(&mut self) -> R {
-        let off = self.env.off;
+        // Each exit loads what is particular to it and jumps to a tail shared by
+        // the block: code size (and so compile time) per exit stays small.
+        let mut resume_tail = self.a.create_label();
+        let mut resume_tail_restore = self.a.create_label();
+        let mut leave_tail = self.a.create_label();
+        let (mut resumes, mut restores, mut leaves) = (false, false, false);
         for stub in std::mem::take(&mut self.stubs) {
             match stub {
                 Stub::Resume {
                     mut label,
                     index,
-                    addr,
                     restore,
                     mask_af,
-                    dirty,
+                    ..
                 } => {
                     self.a.set_label(&mut label)?;
+                    self.a.mov(ecx, index)?;
+                    self.a.mov(edx, if mask_af { !0x10u32 } else { u32::MAX })?;
                     if restore {
-                        self.a.add(al, 0x7f)?;
-                        self.a.sahf()?;
+                        restores = true;
+                        self.a.jmp(resume_tail_restore)?;
+                    } else {
+                        resumes = true;
+                        self.a.jmp(resume_tail)?;
                     }
-                    self.store_cached(dirty)?;
-                    self.a.mov(rcx, addr)?;
-                    self.a.mov(qword_ptr(r15 + off.rip), rcx)?;
-                    self.exit_with(mask_af, exit::RESUME | u64::from(index) << 8)?;
                 }
                 Stub::Leave {
                     mut label,
                     target,
                     slot,
-                    mask_af,
+                    ..
                 } => {
                     self.a.set_label(&mut label)?;
                     if slot != u32::MAX {
                         // The label as `set_label` left it: it knows its place.
                         self.env.slot_stubs.push((slot, label));
                     }
+                    let payload = if slot == u32::MAX { 0 } else { slot + 1 };
                     self.a.mov(rcx, target)?;
-                    self.a.mov(qword_ptr(r15 + off.rip), rcx)?;
-                    let payload = if slot == u32::MAX {
-                        0
-                    } else {
-                        u64::from(slot) + 1
-                    };
-                    self.exit_with(mask_af, exit::LEAVE | payload << 8)?;
+                    self.a.mov(edx, payload)?;
+                    leaves = true;
+                    self.a.jmp(leave_tail)?;
                 }
                 Stub::OutOfGas {
                     mut label,
@@ -1005,11 +999,46 @@ impl Compiler<'_, '_> {
                         self.a.add(al, 0x7f)?;
                         self.a.sahf()?;
                     }
+                    let off = self.env.off;
                     self.a.mov(rcx, addr)?;
                     self.a.mov(qword_ptr(r15 + off.rip), rcx)?;
                     self.exit_with(false, exit::OUT_OF_GAS)?;
                 }
             }
+        }
+        let off = self.env.off;
+        if restores {
+            // Guest flags saved in AX by a memory check.
+            self.a.set_label(&mut resume_tail_restore)?;
+            self.a.add(al, 0x7f)?;
+            self.a.sahf()?;
+            if resumes {
+                self.a.jmp(resume_tail)?;
+            }
+        }
+        if resumes || restores {
+            // ecx: cache index, edx: AND mask for the flags. Every cached register
+            // goes back: those not written still hold what was loaded.
+            self.a.set_label(&mut resume_tail)?;
+            self.store_cached(u16::MAX)?;
+            self.a.pushfq()?;
+            self.a.pop(rax)?;
+            self.a.and(rax, rdx)?;
+            self.a.mov(qword_ptr(r15 + off.flags), rax)?;
+            self.a.shl(rcx, 8)?;
+            self.a.lea(rax, qword_ptr(rcx + exit::RESUME as i32))?;
+            self.a.ret()?;
+        }
+        if leaves {
+            // rcx: target, edx: link slot + 1 (registers already written back).
+            self.a.set_label(&mut leave_tail)?;
+            self.a.mov(qword_ptr(r15 + off.rip), rcx)?;
+            self.a.pushfq()?;
+            self.a.pop(rax)?;
+            self.a.mov(qword_ptr(r15 + off.flags), rax)?;
+            self.a.shl(rdx, 8)?;
+            self.a.lea(rax, qword_ptr(rdx + exit::LEAVE as i32))?;
+            self.a.ret()?;
         }
         Ok(())
     }

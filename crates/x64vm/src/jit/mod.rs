@@ -61,6 +61,10 @@ pub(crate) struct Jit {
     slots: Box<[u64]>,
     next_slot: u32,
     table: Box<[[u64; 2]]>,
+    /// Code assembled but not yet made executable (see [`Jit::flush`]), and
+    /// the initial values of its link slots.
+    staged: Vec<u8>,
+    staged_slots: Vec<(u32, u64)>,
     /// Blocks compiled since creation.
     compiled: u64,
     /// Blocks the assembler rejected (a template bug; tests require 0).
@@ -121,6 +125,8 @@ impl Jit {
             slots: vec![0u64; SLOTS as usize].into_boxed_slice(),
             next_slot: 0,
             table,
+            staged: Vec::new(),
+            staged_slots: Vec::new(),
             compiled: 0,
             errors: 0,
         })
@@ -128,6 +134,8 @@ impl Jit {
 
     /// Drops all compiled blocks (the interpreter's cache was cleared).
     pub(crate) fn reset(&mut self) {
+        self.staged.clear();
+        self.staged_slots.clear();
         self.code.truncate(self.prelude);
         self.next_slot = 0;
         self.table.fill([EMPTY_KEY, self.miss]);
@@ -143,9 +151,12 @@ impl Jit {
         }
     }
 
-    /// Compiles one block (see [`emit::compile_block`]); its host entry, or
-    /// `None` when it cannot be compiled (no template for its first
-    /// instruction, or no room: then the caller should start over).
+    /// Compiles one block (see [`emit::compile_block`]) into the staging
+    /// buffer; its host entry once [`Jit::flush`] succeeded, or `None` when it
+    /// cannot be compiled (no template for its first instruction).
+    ///
+    /// # Errors
+    /// [`Full::NoRoom`] when the code space is used up.
     pub(crate) fn compile(
         &mut self,
         insts: &[Inst],
@@ -182,7 +193,7 @@ impl Jit {
                 return Ok(None);
             }
         };
-        let ip = self.code.cursor();
+        let ip = self.code.cursor() + self.staged.len() as u64;
         let res = a.assemble_options(ip, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS);
         let Ok(res) = res else {
             self.errors += 1;
@@ -201,18 +212,35 @@ impl Jit {
             }
         }
         let bytes = &res.inner.code_buffer;
-        if let Err(e) = self.code.append(bytes) {
+        if bytes.len() > self.code.free().saturating_sub(self.staged.len()) {
             self.next_slot = first_slot;
+            return Err(Full::NoRoom);
+        }
+        self.staged.extend_from_slice(bytes);
+        self.staged_slots.extend(stub_ips);
+        self.compiled += 1;
+        Ok(Some(ip))
+    }
+
+    /// Makes the blocks compiled since the last flush executable (one
+    /// protection change for all). Their entries are valid only after this
+    /// succeeded; on failure they must not be used.
+    pub(crate) fn flush(&mut self) -> Result<(), Full> {
+        let staged = std::mem::take(&mut self.staged);
+        let result = self.code.append(&staged);
+        self.staged = staged;
+        self.staged.clear();
+        if let Err(e) = result {
+            self.staged_slots.clear();
             return Err(match e {
                 code_mem::AppendError::NoRoom => Full::NoRoom,
                 code_mem::AppendError::Os => Full::Broken,
             });
         }
-        for (slot, at) in stub_ips {
+        for (slot, at) in self.staged_slots.drain(..) {
             self.slots[slot as usize] = at;
         }
-        self.compiled += 1;
-        Ok(Some(ip))
+        Ok(())
     }
 
     /// Points link slot `slot` (an exit's payload minus one) at compiled code.
