@@ -331,3 +331,40 @@ pub(crate) fn setcc(cc: u8) -> Code {
     ];
     t[usize::from(cc & 15)]
 }
+
+/// `shl`/`shr`/`sar`/`rol`/`ror r/m, imm8` at `size` bytes.
+pub(crate) fn shift(op: Op, size: u8) -> Code {
+    let row = match op {
+        Op::Shl => [
+            Code::Shl_rm8_imm8,
+            Code::Shl_rm16_imm8,
+            Code::Shl_rm32_imm8,
+            Code::Shl_rm64_imm8,
+        ],
+        Op::Shr => [
+            Code::Shr_rm8_imm8,
+            Code::Shr_rm16_imm8,
+            Code::Shr_rm32_imm8,
+            Code::Shr_rm64_imm8,
+        ],
+        Op::Sar => [
+            Code::Sar_rm8_imm8,
+            Code::Sar_rm16_imm8,
+            Code::Sar_rm32_imm8,
+            Code::Sar_rm64_imm8,
+        ],
+        Op::Rol => [
+            Code::Rol_rm8_imm8,
+            Code::Rol_rm16_imm8,
+            Code::Rol_rm32_imm8,
+            Code::Rol_rm64_imm8,
+        ],
+        _ => [
+            Code::Ror_rm8_imm8,
+            Code::Ror_rm16_imm8,
+            Code::Ror_rm32_imm8,
+            Code::Ror_rm64_imm8,
+        ],
+    };
+    row[slot(size)]
+}

@@ -112,9 +112,12 @@ pub(crate) fn compile_block(
     count: u64,
     end: u64,
 ) -> Result<Option<CodeAssembler>, IcedError> {
-    let n = insts
-        .iter()
-        .position(|i| !super::flags::supported(i))
+    let n = (0..insts.len())
+        .position(|k| {
+            let i = &insts[k];
+            !super::flags::supported(i)
+                || (super::flags::undefined_flags(i) && !super::flags::flags_die(insts, k))
+        })
         .unwrap_or(insts.len());
     if n == 0 {
         return Ok(None);
@@ -574,6 +577,14 @@ impl Compiler<'_, '_> {
                 }
                 self.set(i.dreg, 6)
             }
+            Op::Shl | Op::Shr | Op::Sar | Op::Rol | Op::Ror => {
+                self.shift(k, i)?;
+                self.after_flags(k, i)
+            }
+            Op::Imul2 => {
+                self.imul(k, i)?;
+                self.after_flags(k, i)
+            }
             Op::Movzx | Op::Movsx => self.extend(k, i),
             Op::Cmov => self.cmov(k, i),
             Op::Setcc => self.setcc(k, i),
@@ -752,6 +763,80 @@ impl Compiler<'_, '_> {
             self.address(i)?;
             self.check_modify(k, i, i.size)?;
             self.emit(Instruction::with1(code, guest()))
+        }
+    }
+
+    /// Shift or rotate by an immediate (its flags die before any exit, see
+    /// `flags::flags_die`).
+    fn shift(&mut self, k: usize, i: &Inst) -> R {
+        let code = codes::shift(i.op, i.size);
+        let count = super::flags::shift_count(i);
+        if i.dst == Loc::Reg {
+            match self.home[usize::from(i.dreg & 15)] {
+                Some(h) => {
+                    self.dirty |= 1 << (i.dreg & 15);
+                    self.emit(Instruction::with2(code, hreg(h, i.size), count))
+                }
+                None => {
+                    self.get(RCX, i.dreg)?;
+                    self.emit(Instruction::with2(code, hreg(RCX, i.size), count))?;
+                    self.set(i.dreg, RCX)
+                }
+            }
+        } else {
+            self.address(i)?;
+            self.check_modify(k, i, i.size)?;
+            self.emit(Instruction::with2(code, guest(), count))
+        }
+    }
+
+    /// `imul r, r/m` and `imul r, r/m, imm` (32/64-bit; flags die before any
+    /// exit).
+    fn imul(&mut self, k: usize, i: &Inst) -> R {
+        let src = self.rm_source(k, i, i.size)?;
+        let src = match src {
+            O::M(m) if m.base == Register::R15 => {
+                self.get(RDX, i.sreg)?;
+                O::R(hreg(RDX, i.size))
+            }
+            s => s,
+        };
+        let cached = self.home[usize::from(i.dreg & 15)];
+        let to = match cached {
+            Some(h) => h,
+            None => {
+                if !i.has_imm {
+                    self.get(RCX, i.dreg)?;
+                }
+                RCX
+            }
+        };
+        let dst = hreg(to, i.size);
+        let ins = match (i.has_imm, src, i.size) {
+            (false, O::R(r), 4) => Instruction::with2(Code::Imul_r32_rm32, dst, r),
+            (false, O::R(r), _) => Instruction::with2(Code::Imul_r64_rm64, dst, r),
+            (false, O::M(m), 4) => Instruction::with2(Code::Imul_r32_rm32, dst, m),
+            (false, O::M(m), _) => Instruction::with2(Code::Imul_r64_rm64, dst, m),
+            (true, O::R(r), 4) => {
+                Instruction::with3(Code::Imul_r32_rm32_imm32, dst, r, i.imm as i32)
+            }
+            (true, O::R(r), _) => {
+                Instruction::with3(Code::Imul_r64_rm64_imm32, dst, r, i.imm as i32)
+            }
+            (true, O::M(m), 4) => {
+                Instruction::with3(Code::Imul_r32_rm32_imm32, dst, m, i.imm as i32)
+            }
+            (true, O::M(m), _) => {
+                Instruction::with3(Code::Imul_r64_rm64_imm32, dst, m, i.imm as i32)
+            }
+            _ => unreachable!(),
+        };
+        self.emit(ins)?;
+        if to == RCX {
+            self.set(i.dreg, RCX)
+        } else {
+            self.dirty |= 1 << (i.dreg & 15);
+            Ok(())
         }
     }
 

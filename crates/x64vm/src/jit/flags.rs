@@ -43,6 +43,10 @@ pub(crate) fn flag_use(i: &Inst) -> FlagUse {
         },
         // CF survives: whatever was live after is live before.
         Op::Inc | Op::Dec => NONE,
+        // A non-zero count (the only kind compiled) writes every flag.
+        Op::Shl | Op::Shr | Op::Sar | Op::Imul2 => all(false),
+        // Only CF and OF change.
+        Op::Rol | Op::Ror => NONE,
         // A fused compare-and-branch writes all flags, then reads them.
         Op::Jcc if i.dst != Loc::None => {
             all(crate::isa::fused_compare(i).is_some_and(|c| c.op == Op::Test))
@@ -99,6 +103,18 @@ pub(crate) fn supported(i: &Inst) -> bool {
         Op::Push => i.size == 8 && (i.dst == Loc::Reg || (i.dst == Loc::Imm)),
         Op::Pop => i.size == 8 && i.dst == Loc::Reg,
         Op::Jmp | Op::Call => true,
+        Op::Shl | Op::Shr | Op::Sar | Op::Rol | Op::Ror => {
+            sized
+                && matches!(i.dst, Loc::Reg | Loc::Mem)
+                && i.src == Loc::Imm
+                && shift_count(i) != 0
+        }
+        Op::Imul2 => {
+            matches!(i.size, 4 | 8)
+                && i.dst == Loc::Reg
+                && matches!(i.src, Loc::Reg | Loc::Mem)
+                && (!i.has_imm || fits_i32(i.imm))
+        }
         Op::Ret => i.imm <= 0xffff,
         Op::JmpInd | Op::CallInd => i.size == 8 && matches!(i.dst, Loc::Reg | Loc::Mem),
         Op::Jcc => match crate::isa::fused_compare(i) {
@@ -111,6 +127,45 @@ pub(crate) fn supported(i: &Inst) -> bool {
         },
         _ => false,
     }
+}
+
+/// The masked count of a shift or rotate by an immediate.
+pub(crate) fn shift_count(i: &Inst) -> u32 {
+    (i.imm as u32) & if i.size == 8 { 63 } else { 31 }
+}
+
+/// Whether the host leaves some flag of `i` undefined that the interpreter
+/// defines (shifts and rotates: AF, and OF past a count of 1; `imul`: SF, ZF,
+/// AF, PF). Such an instruction is compiled only where [`flags_die`] holds.
+pub(crate) fn undefined_flags(i: &Inst) -> bool {
+    matches!(
+        i.op,
+        Op::Shl | Op::Shr | Op::Sar | Op::Rol | Op::Ror | Op::Imul2
+    )
+}
+
+/// Whether an instruction can leave the compiled code (a memory check, a stack
+/// access, the end of the block) or has no template.
+fn may_exit(i: &Inst) -> bool {
+    let memory = (i.dst == Loc::Mem || i.src == Loc::Mem) && i.op != Op::Lea;
+    memory || matches!(i.op, Op::Push | Op::Pop) || i.ends_block() || !supported(i)
+}
+
+/// Whether the flags that `body[k]` leaves are overwritten by a later
+/// instruction of `body` before anything reads them and before control could
+/// leave the compiled code: then nobody can see the host's undefined flag bits.
+pub(crate) fn flags_die(body: &[Inst], k: usize) -> bool {
+    for i in &body[k + 1..] {
+        let u = flag_use(i);
+        if u.reads || may_exit(i) {
+            return false;
+        }
+        // `inc`/`dec` define all but CF, which every instruction here defines.
+        if (u.writes_all && !undefined_flags(i)) || matches!(i.op, Op::Inc | Op::Dec) {
+            return true;
+        }
+    }
+    false
 }
 
 fn alu_shape(dst: Loc, src: Loc) -> bool {
