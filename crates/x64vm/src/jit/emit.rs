@@ -484,14 +484,23 @@ impl Compiler<'_, '_> {
         a.shr(rdx, 12)?;
         a.cmp(rdx, qword_ptr(r15 + off.mem_pages))?;
         a.jae(slow)?;
-        a.movzx(edx, byte_ptr(r13 + rdx))?;
-        a.and(edx, i32::from(mask))?;
-        a.cmp(edx, i32::from(want))?;
-        a.jne(slow)?;
-        a.mov(edx, esi)?;
-        a.and(edx, 0xfff)?;
-        a.cmp(edx, 4096 - n as i32)?;
-        a.ja(slow)?;
+        if mask == want && mask.count_ones() == 1 {
+            // One bit needed (reads): test it in place.
+            a.test(byte_ptr(r13 + rdx), i32::from(mask))?;
+            a.je(slow)?;
+        } else {
+            a.movzx(edx, byte_ptr(r13 + rdx))?;
+            a.and(edx, i32::from(mask))?;
+            a.cmp(edx, i32::from(want))?;
+            a.jne(slow)?;
+        }
+        if n > 1 {
+            // Within the page (a single byte always is).
+            a.mov(edx, esi)?;
+            a.and(edx, 0xfff)?;
+            a.cmp(edx, 4096 - n as i32)?;
+            a.ja(slow)?;
+        }
         if keep {
             self.settle()?;
         }
