@@ -81,8 +81,8 @@ pub(crate) struct Env<'a> {
     pub next_slot: &'a mut u32,
     pub slot_limit: u32,
     /// Address the new slots must start with for each stub, filled in after
-    /// assembly: (slot, stub label).
-    pub slot_stubs: &'a mut Vec<(u32, CodeLabel)>,
+    /// assembly: (slot, index of the stub's first instruction).
+    pub slot_stubs: &'a mut Vec<(u32, usize)>,
     /// Host address of the indirect-jump table and its mask (entries - 1).
     pub table: u64,
     pub table_mask: u32,
@@ -124,8 +124,11 @@ pub(crate) fn compile_block(
     }
     let body = &insts[..n];
     let live = live_before(body);
+    let mut a = CodeAssembler::new(64)?;
+    // Near branches only: `jit::encode` lays the code out in one pass.
+    a.set_prefer_short_branch(false);
     let mut c = Compiler {
-        a: CodeAssembler::new(64)?,
+        a,
         env,
         stubs: Vec::new(),
         live,
@@ -134,6 +137,7 @@ pub(crate) fn compile_block(
         flags_in_ax: false,
         home: allocate(body),
         dirty: 0,
+        plan: plan_accesses(body),
     };
     c.prologue(block_addr, gas, count)?;
     for (k, i) in body.iter().enumerate() {
@@ -203,6 +207,8 @@ struct Compiler<'e, 'a> {
     home: [Option<u8>; 16],
     /// Cached guest registers written so far (bit per guest register).
     dirty: u16,
+    /// How each instruction's memory operand is checked.
+    plan: Vec<Plan>,
 }
 
 type R = Result<(), IcedError>;
@@ -260,9 +266,130 @@ fn mem_at(base: Register, index: Register, scale: u32, disp: i64) -> MemoryOpera
     MemoryOperand::new(base, index, scale, disp, size, false, Register::None)
 }
 
-/// The guest memory operand whose arena offset the memory check left in rsi.
+/// The guest memory operand at the guest address in rsi (r14 is the arena's
+/// first byte minus the guest base, so no flag-changing arithmetic is needed).
 fn guest() -> MemoryOperand {
     mem_at(Register::R14, Register::RSI, 1, 0)
+}
+
+/// What an access needs of its pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Read,
+    Write,
+    Modify,
+}
+
+impl Class {
+    /// The permission rule (see `Compiler::check`): bits masked, bits wanted.
+    fn rule(self) -> (u8, u8) {
+        let rw = perm::R | perm::W;
+        match self {
+            Class::Read => (perm::R, perm::R),
+            Class::Write => (perm::W | perm::DECODED | perm::CLEAN, perm::W),
+            Class::Modify => (rw | perm::DECODED | perm::CLEAN, rw),
+        }
+    }
+}
+
+/// How an instruction's memory operand is checked (see [`plan_accesses`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    /// On its own.
+    Alone,
+    /// It leads a group: one check covers the bytes `[base + lo, base + lo +
+    /// span)`, which every member's access lies in.
+    Lead { lo: i32, span: u32 },
+    /// A later member of a group: no check.
+    Covered,
+}
+
+/// The permission class of instruction `i`'s explicit memory operand, if any.
+fn class_of(i: &Inst) -> Option<Class> {
+    if i.op == Op::Lea || (i.dst != Loc::Mem && i.src != Loc::Mem) {
+        return None;
+    }
+    if matches!(i.op, Op::JmpInd | Op::CallInd | Op::Push | Op::Pop) {
+        // Checked with the stack access they also make; left alone.
+        return None;
+    }
+    let writes = i.dst == Loc::Mem && !matches!(i.op, Op::Cmp | Op::Test | Op::Jcc);
+    Some(match (writes, i.op) {
+        (false, _) => Class::Read,
+        (true, Op::Mov | Op::Setcc) => Class::Write,
+        _ => Class::Modify,
+    })
+}
+
+/// Guest registers (bit per register) that instruction `i` writes.
+fn writes_regs(i: &Inst) -> u16 {
+    let mut w = 0u16;
+    let dst_written = !matches!(i.op, Op::Cmp | Op::Test | Op::Jcc | Op::Push);
+    if i.dst == Loc::Reg && dst_written {
+        w |= 1 << (i.dreg & 15);
+    }
+    if matches!(i.op, Op::Push | Op::Pop | Op::Call | Op::Ret | Op::CallInd) {
+        w |= 1 << 4;
+    }
+    w
+}
+
+/// Groups memory operands `[base + disp]` of the same class whose base register
+/// keeps its value in between, so that one check of the (at most two) pages
+/// they span covers all: a function's stack slots, a struct's fields. If the
+/// check fails the interpreter runs from the first of them, so every fault
+/// still happens at its own instruction.
+fn plan_accesses(body: &[Inst]) -> Vec<Plan> {
+    // Most bytes one group spans: two pages at most.
+    const MAX_SPAN: i64 = 2048;
+    let mut plan = vec![Plan::Alone; body.len()];
+    // Open groups: (base, class, leader, lo, hi).
+    let mut open: Vec<(u8, Class, usize, i64, i64)> = Vec::new();
+    for (k, i) in body.iter().enumerate() {
+        if let Some(class) = class_of(i) {
+            let simple = i.base < 16
+                && i.index == NO_REG
+                && i.seg == seg::NONE
+                && !i.addr32
+                && fits_i32(i.disp as u64);
+            if simple {
+                let n = i64::from(i.size.max(1));
+                let (d, e) = (i.disp, i.disp + n);
+                let g = open.iter_mut().find(|g| g.0 == i.base && g.1 == class);
+                match g {
+                    Some(g) if g.4.max(e) - g.3.min(d) <= MAX_SPAN => {
+                        g.3 = g.3.min(d);
+                        g.4 = g.4.max(e);
+                        plan[k] = Plan::Covered;
+                    }
+                    Some(g) => *g = (i.base, class, k, d, e),
+                    None => open.push((i.base, class, k, d, e)),
+                }
+                if plan[k] != Plan::Covered {
+                    plan[k] = Plan::Lead { lo: 0, span: 0 };
+                }
+                // Record the group's extent at its leader as it grows.
+                if let Some(g) = open.iter().find(|g| g.0 == i.base && g.1 == class) {
+                    plan[g.2] = Plan::Lead {
+                        lo: g.3 as i32,
+                        span: (g.4 - g.3) as u32,
+                    };
+                }
+            }
+        }
+        let w = writes_regs(i);
+        open.retain(|g| w & (1 << g.0) == 0);
+    }
+    // A group of one is a plain check.
+    for k in 0..plan.len() {
+        if let Plan::Lead { lo, span } = plan[k] {
+            let i = &body[k];
+            if i64::from(lo) == i.disp && span == u32::from(i.size.max(1)) {
+                plan[k] = Plan::Alone;
+            }
+        }
+    }
+    plan
 }
 
 /// An immediate as the host instruction of `size` bytes takes it.
@@ -479,8 +606,10 @@ impl Compiler<'_, '_> {
         let slow = self.resume_stub(k, true);
         let off = self.env.off;
         let a = &mut self.a;
-        a.sub(rsi, qword_ptr(r15 + off.mem_base))?;
+        // The guest base is page-aligned: the offset's low 12 bits are the
+        // address's.
         a.mov(rdx, rsi)?;
+        a.sub(rdx, qword_ptr(r15 + off.mem_base))?;
         a.shr(rdx, 12)?;
         a.cmp(rdx, qword_ptr(r15 + off.mem_pages))?;
         a.jae(slow)?;
@@ -507,6 +636,90 @@ impl Compiler<'_, '_> {
         Ok(())
     }
 
+    /// The host memory operand for `i`'s `n`-byte memory operand of `class`,
+    /// after whatever check its plan calls for.
+    fn access(
+        &mut self,
+        k: usize,
+        i: &Inst,
+        n: u8,
+        class: Class,
+    ) -> Result<MemoryOperand, IcedError> {
+        let plan = self.plan.get(k).copied().unwrap_or(Plan::Alone);
+        if plan == Plan::Alone {
+            self.address(i)?;
+            let (mask, want) = class.rule();
+            self.check(k, i, u32::from(n), mask, want)?;
+            return Ok(guest());
+        }
+        let base = match self.greg(i.base, 8) {
+            O::R(h) => h,
+            _ => {
+                self.get(6, i.base)?;
+                Register::RSI
+            }
+        };
+        if let Plan::Lead { lo, span } = plan {
+            self.check_range(k, i, base, lo, span, class)?;
+            if base == Register::RSI {
+                self.get(6, i.base)?;
+            }
+        }
+        Ok(mem_at(Register::R14, base, 1, i.disp))
+    }
+
+    /// The check of a group's leader: both pages of `[base + lo, base + lo +
+    /// span)` must pass `class`'s rule, else the interpreter runs from `k`.
+    fn check_range(
+        &mut self,
+        k: usize,
+        i: &Inst,
+        base: Register,
+        lo: i32,
+        span: u32,
+        class: Class,
+    ) -> R {
+        let keep = self.live[k] || matches!(i.op, Op::Inc | Op::Dec);
+        if !self.flags_in_ax {
+            self.a.seto(al)?;
+            self.a.lahf()?;
+            self.flags_in_ax = true;
+        }
+        let slow = self.resume_stub(k, true);
+        self.emit(Instruction::with2(
+            Code::Lea_r64_m,
+            Register::RSI,
+            mem_at(base, Register::None, 1, i64::from(lo)),
+        ))?;
+        let (mask, want) = class.rule();
+        let off = self.env.off;
+        for last in [false, true] {
+            let a = &mut self.a;
+            if last {
+                a.lea(rdx, qword_ptr(rsi + (span as i32 - 1)))?;
+            } else {
+                a.mov(rdx, rsi)?;
+            }
+            a.sub(rdx, qword_ptr(r15 + off.mem_base))?;
+            a.shr(rdx, 12)?;
+            a.cmp(rdx, qword_ptr(r15 + off.mem_pages))?;
+            a.jae(slow)?;
+            if mask == want && mask.count_ones() == 1 {
+                a.test(byte_ptr(r13 + rdx), i32::from(mask))?;
+                a.je(slow)?;
+            } else {
+                a.movzx(edx, byte_ptr(r13 + rdx))?;
+                a.and(edx, i32::from(mask))?;
+                a.cmp(edx, i32::from(want))?;
+                a.jne(slow)?;
+            }
+        }
+        if keep {
+            self.settle()?;
+        }
+        Ok(())
+    }
+
     fn check_read(&mut self, k: usize, i: &Inst, n: u8) -> R {
         self.check(k, i, u32::from(n), perm::R, perm::R)
     }
@@ -519,11 +732,6 @@ impl Compiler<'_, '_> {
             perm::W | perm::DECODED | perm::CLEAN,
             perm::W,
         )
-    }
-
-    fn check_modify(&mut self, k: usize, i: &Inst, n: u8) -> R {
-        let rw = perm::R | perm::W;
-        self.check(k, i, u32::from(n), rw | perm::DECODED | perm::CLEAN, rw)
     }
 
     /// After an instruction: keeps track of the state of AF (see `af_dirty`),
@@ -626,9 +834,8 @@ impl Compiler<'_, '_> {
                 match i.dst {
                     Loc::Reg => self.get(RCX, i.dreg)?,
                     _ => {
-                        self.address(i)?;
-                        self.check_read(k, i, 8)?;
-                        self.a.mov(rcx, qword_ptr(r14 + rsi))?;
+                        let m = self.access(k, i, 8, Class::Read)?;
+                        self.emit(Instruction::with2(Code::Mov_r64_rm64, Register::RCX, m))?;
                     }
                 }
                 if i.op == Op::CallInd {
@@ -684,12 +891,12 @@ impl Compiler<'_, '_> {
         let writes = !matches!(op, Op::Cmp | Op::Test);
         if i.dst != Loc::Reg {
             // Memory destination.
-            self.address(i)?;
-            match (op, writes) {
-                (Op::Mov, _) => self.check_write(k, i, size)?,
-                (_, true) => self.check_modify(k, i, size)?,
-                _ => self.check_read(k, i, size)?,
-            }
+            let class = match (op, writes) {
+                (Op::Mov, _) => Class::Write,
+                (_, true) => Class::Modify,
+                _ => Class::Read,
+            };
+            let m = self.access(k, i, size, class)?;
             let src = match i.src {
                 Loc::Reg => match self.greg(i.sreg, size) {
                     O::R(r) => O::R(r),
@@ -700,7 +907,7 @@ impl Compiler<'_, '_> {
                 },
                 _ => O::I(imm_for(size, i.imm)),
             };
-            return self.op2(op, size, O::M(guest()), src);
+            return self.op2(op, size, O::M(m), src);
         }
         let d = i.dreg;
         let cached = self.home[usize::from(d & 15)];
@@ -708,11 +915,7 @@ impl Compiler<'_, '_> {
         let src = match i.src {
             Loc::Reg => self.greg(i.sreg, size),
             Loc::Imm => O::I(imm_for(size, i.imm)),
-            _ => {
-                self.address(i)?;
-                self.check_read(k, i, size)?;
-                O::M(guest())
-            }
+            _ => O::M(self.access(k, i, size, Class::Read)?),
         };
         let big_mov = op == Op::Mov && size == 8 && i.src == Loc::Imm && !fits_i32(i.imm);
         match cached {
@@ -769,9 +972,8 @@ impl Compiler<'_, '_> {
                 }
             }
         } else {
-            self.address(i)?;
-            self.check_modify(k, i, i.size)?;
-            self.emit(Instruction::with1(code, guest()))
+            let m = self.access(k, i, i.size, Class::Modify)?;
+            self.emit(Instruction::with1(code, m))
         }
     }
 
@@ -793,9 +995,8 @@ impl Compiler<'_, '_> {
                 }
             }
         } else {
-            self.address(i)?;
-            self.check_modify(k, i, i.size)?;
-            self.emit(Instruction::with2(code, guest(), count))
+            let m = self.access(k, i, i.size, Class::Modify)?;
+            self.emit(Instruction::with2(code, m, count))
         }
     }
 
@@ -854,9 +1055,7 @@ impl Compiler<'_, '_> {
         if i.src == Loc::Reg {
             Ok(self.greg(i.sreg, size))
         } else {
-            self.address(i)?;
-            self.check_read(k, i, size)?;
-            Ok(O::M(guest()))
+            Ok(O::M(self.access(k, i, size, Class::Read)?))
         }
     }
 
@@ -937,9 +1136,8 @@ impl Compiler<'_, '_> {
                 }
             }
         } else {
-            self.address(i)?;
-            self.check_write(k, i, 1)?;
-            self.emit(Instruction::with1(code, guest()))
+            let m = self.access(k, i, 1, Class::Write)?;
+            self.emit(Instruction::with1(code, m))
         }
     }
 
@@ -1074,8 +1272,9 @@ impl Compiler<'_, '_> {
                 } => {
                     self.a.set_label(&mut label)?;
                     if slot != u32::MAX {
-                        // The label as `set_label` left it: it knows its place.
-                        self.env.slot_stubs.push((slot, label));
+                        // The stub starts with the next instruction.
+                        let at = self.a.instructions().len();
+                        self.env.slot_stubs.push((slot, at));
                     }
                     let payload = if slot == u32::MAX { 0 } else { slot + 1 };
                     self.a.mov(rcx, target)?;

@@ -27,8 +27,8 @@ mod codes;
 mod emit;
 mod flags;
 
-use iced_x86::BlockEncoderOptions;
 use iced_x86::code_asm::*;
+use iced_x86::{BlockEncoderOptions, Encoder, Instruction};
 
 use crate::cpu::{Cpu, flag};
 use crate::ir::Inst;
@@ -194,30 +194,21 @@ impl Jit {
             }
         };
         let ip = self.code.cursor() + self.staged.len() as u64;
-        let res = a.assemble_options(ip, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS);
-        let Ok(res) = res else {
+        let start = self.staged.len();
+        let Some(offsets) = encode(&a.take_instructions(), ip, &mut self.staged) else {
             self.errors += 1;
             self.next_slot = first_slot;
             return Ok(None);
         };
-        let mut stub_ips = Vec::with_capacity(slot_stubs.len());
-        for (slot, label) in &slot_stubs {
-            match res.label_ip(label) {
-                Ok(at) => stub_ips.push((*slot, at)),
-                Err(_) => {
-                    self.errors += 1;
-                    self.next_slot = first_slot;
-                    return Ok(None);
-                }
-            }
-        }
-        let bytes = &res.inner.code_buffer;
-        if bytes.len() > self.code.free().saturating_sub(self.staged.len()) {
+        if self.staged.len() > self.code.free() {
+            self.staged.truncate(start);
             self.next_slot = first_slot;
             return Err(Full::NoRoom);
         }
-        self.staged.extend_from_slice(bytes);
-        self.staged_slots.extend(stub_ips);
+        for (slot, index) in slot_stubs {
+            self.staged_slots
+                .push((slot, ip + u64::from(offsets[index])));
+        }
         self.compiled += 1;
         Ok(Some(ip))
     }
@@ -308,6 +299,51 @@ pub(crate) enum Full {
     Broken,
 }
 
+/// Encodes `code` (from the code assembler: labelled instructions carry their
+/// label's id as IP, branches to a label its id as target, every branch near)
+/// to run at `ip`, appending to `out`; returns each instruction's offset from
+/// `ip`. One pass and a patch of the branch displacements: iced-x86's block
+/// encoder allocates per instruction, and compile time is most of what a
+/// short call on a fresh instance pays for the compiler.
+/// `None` when an instruction does not encode (a template bug).
+fn encode(code: &[Instruction], ip: u64, out: &mut Vec<u8>) -> Option<Vec<u32>> {
+    let mut enc = Encoder::new(64);
+    let mut offsets = Vec::with_capacity(code.len() + 1);
+    let mut labels = rustc_hash::FxHashMap::default();
+    let mut fixups = Vec::new();
+    let mut at = 0u32;
+    for ins in code {
+        offsets.push(at);
+        if ins.ip() != 0 {
+            labels.insert(ins.ip(), at);
+        }
+        let here = ip + u64::from(at);
+        let len = if ins.is_jcc_near() || ins.is_jmp_near() {
+            // Encoded branching to itself; the displacement is patched below.
+            let mut b = *ins;
+            b.set_near_branch64(here);
+            let len = enc.encode(&b, here).ok()? as u32;
+            fixups.push((at + len - 4, at + len, ins.near_branch64()));
+            len
+        } else {
+            if ins.is_jcc_short() || ins.is_jmp_short() || ins.is_call_near() {
+                return None;
+            }
+            enc.encode(ins, here).ok()? as u32
+        };
+        at += len;
+    }
+    offsets.push(at);
+    let mut buf = enc.take_buffer();
+    for (field, next, label) in fixups {
+        let target = *labels.get(&label)?;
+        let disp = (i64::from(target) - i64::from(next)) as i32;
+        buf[field as usize..field as usize + 4].copy_from_slice(&disp.to_le_bytes());
+    }
+    out.extend_from_slice(&buf);
+    Some(offsets)
+}
+
 /// Assembles the trampoline (at `at`) and the shared indirect-miss exit; returns
 /// the bytes and the exit's address.
 fn prelude(off: Offsets, at: u64) -> Result<(Vec<u8>, u64), iced_x86::IcedError> {
@@ -316,7 +352,10 @@ fn prelude(off: Offsets, at: u64) -> Result<(Vec<u8>, u64), iced_x86::IcedError>
         a.push(r)?;
     }
     a.mov(r15, rdi)?;
+    // r14: the arena's first byte minus the guest base, so that guest address
+    // `g` (once checked) is at [r14 + g].
     a.mov(r14, rsi)?;
+    a.sub(r14, qword_ptr(r15 + off.mem_base))?;
     a.mov(r13, rdx)?;
     a.push(qword_ptr(r15 + off.flags))?;
     a.popfq()?;
