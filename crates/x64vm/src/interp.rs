@@ -58,9 +58,15 @@ pub struct Block {
 /// instead of running it in the interpreter.
 const ENTRY_COMPILED: u8 = 1;
 
-/// Times the loop must dispatch a block before it is compiled (see `jit`): code
-/// that runs once is cheaper to interpret than to compile.
-pub const JIT_THRESHOLD: u32 = 8;
+/// How hot a block must get before it is compiled (see `jit`): about how many
+/// times the loop dispatched it, plus an eighth of the blocks the interpreter
+/// ran linked to one another before coming back. Compiling a block costs about
+/// as much as interpreting a few hundred of its runs, so code that runs a few
+/// times is cheaper to interpret. Measured with fresh instances on the bench
+/// kernels (docs/performance.md): 8 made fib(15) (13k guest instructions)
+/// about four times slower than the interpreter alone; 64 keeps such short
+/// calls near it and still compiles the hot code of long ones early.
+pub const JIT_THRESHOLD: u32 = 64;
 /// Most blocks compiled at once: a hot block and the blocks the interpreter
 /// already linked it to, and theirs.
 const JIT_REGION: usize = 64;
@@ -317,8 +323,9 @@ enum JitEntry {
 impl CodeCache {
     /// How to run block `b`: its compiled code, compiled now (with the blocks
     /// linked from it) when it has become hot, or the interpreter.
+    /// `weight`: how much running the block counts for (see the loop).
     #[inline(always)]
-    fn jit_entry(&mut self, b: u32) -> JitEntry {
+    fn jit_entry(&mut self, b: u32, weight: u32) -> JitEntry {
         let blk = &mut self.blocks[b as usize];
         if blk.jit != 0 {
             return JitEntry::Run(blk.jit);
@@ -326,7 +333,7 @@ impl CodeCache {
         if blk.not_compilable || self.jit_unavailable {
             return JitEntry::Interpret;
         }
-        blk.heat = blk.heat.saturating_add(1);
+        blk.heat = blk.heat.saturating_add(weight);
         if blk.heat < self.jit_threshold {
             return JitEntry::Interpret;
         }
@@ -701,7 +708,12 @@ pub fn run<T: Tracer>(
             #[cfg(all(target_arch = "x86_64", unix))]
             {
                 let pending = jit_pending.take();
-                match cache.jit_entry(b) {
+                // Blocks the interpreter ran linked since the loop last saw one
+                // count towards this one's heat: a hot loop linked in the
+                // interpreter comes back here only every CHAIN_BUDGET blocks.
+                let chained = CHAIN_BUDGET - cpu.chain_left.min(CHAIN_BUDGET);
+                cpu.chain_left = CHAIN_BUDGET;
+                match cache.jit_entry(b, 1 + chained / 8) {
                     JitEntry::Interpret => {}
                     JitEntry::Retry => continue,
                     JitEntry::Run(host) => {
