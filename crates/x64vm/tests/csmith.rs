@@ -3,6 +3,8 @@
 //! native run's. A fixed list of seeds runs every time, plus a few fresh random
 //! ones (their seeds are printed, so a failure can be replayed with
 //! `X64VM_CSMITH_SEEDS=<seed>`). The long sweep is `#[ignore]`d; CI runs it in release.
+//! Every program runs twice in the VM: with every block compiled to host code at
+//! once (`Instance::set_jit(Some(1))`) and in the interpreter alone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -75,13 +77,26 @@ fn run_vm(exe: &Path) -> Result<Vec<u8>, String> {
         stack_size: 8 << 20,
         ..Config::default()
     };
-    let (mut inst, mut host) =
-        spawn(&image, &config, &LinuxConfig::default()).map_err(|e| e.to_string())?;
-    let out = inst.run(&mut host);
-    match out.status {
-        Status::Success => Ok(host.stdout),
-        s => Err(format!("{s:?}")),
+    // Twice: every block compiled to host code at once, and the interpreter
+    // alone. Both must print what the native build prints (and so agree).
+    let mut outputs = Vec::new();
+    for jit in [Some(1), None] {
+        let (mut inst, mut host) =
+            spawn(&image, &config, &LinuxConfig::default()).map_err(|e| e.to_string())?;
+        inst.set_jit(jit);
+        let out = inst.run(&mut host);
+        if inst.jit_stats().errors != 0 {
+            return Err("the block compiler rejected a template".into());
+        }
+        match out.status {
+            Status::Success => outputs.push(host.stdout),
+            s => return Err(format!("{s:?} (jit {jit:?})")),
+        }
     }
+    if outputs[0] != outputs[1] {
+        return Err("compiled and interpreted runs printed different output".into());
+    }
+    Ok(outputs.swap_remove(0))
 }
 
 fn check_seed(seed: u64) -> Vec<(String, Verdict)> {
