@@ -167,6 +167,17 @@ impl CodeCache {
         self.jit_threshold = threshold.map_or(u32::MAX, |t| t.max(1));
     }
 
+    /// Host bytes held by compiled code (see [`Instance::retained_bytes`]).
+    ///
+    /// [`Instance::retained_bytes`]: crate::Instance::retained_bytes
+    pub fn jit_retained_bytes(&self) -> u64 {
+        #[cfg(all(target_arch = "x86_64", unix))]
+        if let Some(j) = &self.jit {
+            return j.retained_bytes();
+        }
+        0
+    }
+
     /// What the block compiler has done (all zero where there is none).
     pub fn jit_stats(&self) -> JitStats {
         #[cfg(all(target_arch = "x86_64", unix))]

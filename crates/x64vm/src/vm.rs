@@ -283,7 +283,8 @@ impl Instance {
     /// An estimate of the host memory this instance keeps while it waits to be
     /// reused, in bytes: the pages dirty tracking saved and those the calls so
     /// far wrote (they stay resident), the image bytes laid out in the arena,
-    /// and the decoded blocks. For bounding caches of instances; not exact.
+    /// the decoded blocks and the compiled code. For bounding caches of
+    /// instances; not exact.
     pub fn retained_bytes(&self) -> u64 {
         /// Host bytes per decoded block: its instructions and lookup entries (a
         /// block averages well under ten instructions).
@@ -296,6 +297,7 @@ impl Instance {
             + self.image_bytes
             + input
             + self.cache.len() as u64 * PER_BLOCK
+            + self.cache.jit_retained_bytes()
     }
 
     /// An instance over memory that the caller has laid out (the Linux profile).

@@ -40,10 +40,11 @@ use emit::{Env, Offsets};
 /// Host bytes reserved for code per instance (mapped lazily; only what is
 /// written becomes resident). When full, the cache starts over.
 const CODE_BYTES: usize = 16 << 20;
-/// Link slots per instance.
-const SLOTS: u32 = 1 << 16;
+/// Link slots per instance (two per compiled block on average; when they run
+/// out, branches exit to the loop, which still finds compiled targets).
+const SLOTS: u32 = 1 << 14;
 /// Entries of the indirect-jump table.
-const TABLE_ENTRIES: usize = 4096;
+const TABLE_ENTRIES: usize = 2048;
 /// A key no guest block can have (arenas end far below it).
 const EMPTY_KEY: u64 = u64::MAX;
 
@@ -139,6 +140,11 @@ impl Jit {
         self.code.truncate(self.prelude);
         self.next_slot = 0;
         self.table.fill([EMPTY_KEY, self.miss]);
+    }
+
+    /// Host bytes this compiler holds: code, link slots, lookup table.
+    pub(crate) fn retained_bytes(&self) -> u64 {
+        (self.code.used() + self.slots.len() * 8 + self.table.len() * 16) as u64
     }
 
     /// Host bytes of generated code, blocks compiled, blocks the assembler
