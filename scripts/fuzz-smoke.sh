@@ -6,10 +6,13 @@
 #
 # Usage: scripts/fuzz-smoke.sh [SECONDS_PER_TARGET] [TARGET...]
 #   SECONDS_PER_TARGET  default $FUZZ_SECONDS or 20
-#   TARGET              default: every [[bin]] of fuzz/Cargo.toml
+#   TARGET              default: every [[bin]] of fuzz/Cargo.toml (elf_load,
+#                       packed_load, translate, exec, host_calls, linux_syscalls,
+#                       call_line, abi_text, echo_load, jit)
 # Environment:
 #   FUZZ_ASAN=1         also build with AddressSanitizer (slower, finds more)
 #   FUZZ_KEEP=1         keep the grown corpora (printed at the end)
+#   CARGO_TARGET_DIR    where the binaries are built (default fuzz/target)
 #
 # Uses `cargo fuzz` when installed; otherwise builds the same instrumented
 # binaries with plain `cargo +nightly build`. A crash fails the script; the input
@@ -54,7 +57,7 @@ else
     RUSTFLAGS="$flags" cargo +nightly build --release --manifest-path "$fuzz/Cargo.toml" \
         --target "$triple" --bins
 fi
-bindir="$fuzz/target/$triple/release"
+bindir="${CARGO_TARGET_DIR:-$fuzz/target}/$triple/release"
 
 work=$(mktemp -d)
 trap '[ "${FUZZ_KEEP:-0}" = 1 ] || rm -rf "$work"' EXIT

@@ -17,10 +17,11 @@
 #![warn(missing_docs)]
 
 pub mod corpus;
+mod jit_gen;
 mod targets;
 
 pub use targets::{
-    abi_text, call_line, echo_load, elf_load, exec, host_calls, linux_syscalls, packed_load,
+    abi_text, call_line, echo_load, elf_load, exec, host_calls, jit, linux_syscalls, packed_load,
     translate,
 };
 
@@ -38,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("call_line", call_line),
     ("abi_text", abi_text),
     ("echo_load", echo_load),
+    ("jit", jit),
 ];
 
 /// The target named `name`.

@@ -155,7 +155,25 @@ fn run_once(
     host: &mut dyn Host,
     traced: bool,
 ) -> Result<Snapshot, String> {
+    run_compiled(image, cfg, entry, setup, host, traced, None)
+}
+
+/// [`run_once`] with the block compiler set up by `Instance::set_jit(jit)`
+/// (`None`: the default threshold). The compiler must never produce code the
+/// host assembler rejects.
+fn run_compiled(
+    image: &Image,
+    cfg: &Config,
+    entry: u64,
+    setup: &dyn Fn(&mut Instance),
+    host: &mut dyn Host,
+    traced: bool,
+    jit: Option<Option<u32>>,
+) -> Result<Snapshot, String> {
     let mut inst = Instance::new(image, cfg, INPUT).map_err(|e| e.to_string())?;
+    if let Some(j) = jit {
+        inst.set_jit(j);
+    }
     inst.prepare_call(entry, &[]).map_err(|t| t.to_string())?;
     setup(&mut inst);
     let out = if traced {
@@ -168,6 +186,11 @@ fn run_once(
         inst.run(host)
     };
     check_outcome(&out, cfg);
+    assert_eq!(
+        inst.jit_stats().errors,
+        0,
+        "the block compiler produced code the assembler rejects"
+    );
     Ok(snapshot(&inst.cpu, &inst.mem, out))
 }
 
@@ -488,6 +511,85 @@ pub fn exec(data: &[u8]) {
         &mut || Box::new(NoHost),
         mode & 8 != 0,
     );
+}
+
+/// Block compiler against interpreter: the `exec` target's guests, run in a
+/// loop, once with every block compiled the first time it is dispatched
+/// (`set_jit(Some(1))`, and after 3 dispatches when asked) and once with the
+/// compiler off; both runs must end exactly alike (status, gas, registers,
+/// flags, memory).
+///
+/// ```text
+///   byte 0      mode: bit 0 code writable (W^X off), bit 1 DF set, bit 2 small
+///               gas limit (from byte 1), bit 3 records (see `jit_gen`) instead
+///               of raw code, bit 4 also compile after 3 dispatches,
+///               bits 5-7 loop rounds - 1
+///   bytes 1-16  one selector per register RAX..R15 (as `exec`; RSP's selects
+///               the FS and GS bases)
+///   rest        raw code or records, run in a loop at CODE
+/// ```
+///
+/// `exec` inputs without the trace bit are `jit` inputs (raw code, one round).
+pub fn jit(data: &[u8]) {
+    let mode = data.first().copied().unwrap_or(0);
+    let mut sel = [0u8; 16];
+    let given = data.get(1..).unwrap_or(&[]);
+    let n = given.len().min(16);
+    sel[..n].copy_from_slice(&given[..n]);
+    let rest = data.get(17..).unwrap_or(&[]);
+    let rest = &rest[..rest.len().min(MAX_CODE)];
+    let rounds = 1 + u32::from(mode >> 5);
+    let code = if mode & 8 != 0 {
+        crate::jit_gen::structured(rest, rounds, CODE)
+    } else {
+        crate::jit_gen::looped(rest, rounds)
+    };
+    let writable = mode & 1 != 0;
+    let code_perms = if writable {
+        perm::R | perm::W | perm::X
+    } else {
+        perm::RX
+    };
+    let pattern: Vec<u8> = (0..256u32).map(|i| (i * 37 + 11) as u8).collect();
+    let image = image_of(&code, 0, code_perms, &pattern);
+    let gas = if mode & 4 != 0 {
+        50 + u64::from(sel[0]) * 13
+    } else {
+        20_000
+    };
+    let cfg = Config {
+        enforce_wx: !writable,
+        ..small_config(gas)
+    };
+    let setup = |inst: &mut Instance| {
+        let layout = inst.layout;
+        for (r, &s) in sel.iter().enumerate() {
+            if r != reg::RSP {
+                inst.cpu.gpr[r] = exec_reg(s, &layout);
+            }
+        }
+        let s = sel[reg::RSP];
+        inst.cpu.fs_base = if s & 0x80 != 0 {
+            exec_reg(s & 0x7f, &layout)
+        } else {
+            u64::from(s) * 8
+        };
+        inst.cpu.gs_base = u64::from(s & 0x0f) << 12;
+        if mode & 2 != 0 {
+            inst.cpu.set_df(true);
+        }
+    };
+    let run =
+        |jit: Option<u32>| run_compiled(&image, &cfg, CODE, &setup, &mut NoHost, false, Some(jit));
+    let interpreted = run(None);
+    let thresholds: &[u32] = if mode & 16 != 0 { &[1, 3] } else { &[1] };
+    for &t in thresholds {
+        assert_eq!(
+            run(Some(t)),
+            interpreted,
+            "compiled (threshold {t}) and interpreted runs differ"
+        );
+    }
 }
 
 /// Encodes `mov r64, imm64`.

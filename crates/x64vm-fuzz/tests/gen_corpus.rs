@@ -5,7 +5,9 @@
 //! ```
 //!
 //! (Without the variable the test does nothing, so that running every ignored
-//! test does not rewrite committed files.)
+//! test does not rewrite committed files.) `X64VM_REGENERATE_CORPUS=jit` with
+//! `--ignored regenerate_jit_corpus` rewrites only `fuzz/corpus/jit/`, from the
+//! committed `exec` corpus and generated records (no gcc needed).
 //!
 //! Seeds are real programs (tests/programs/*.c and examples/fib built with gcc),
 //! their packed forms, truncations and header corruptions, code snippets
@@ -517,6 +519,80 @@ fn random_blobs(target: &str, seed: u64, count: usize) {
     }
 }
 
+/// One `jit` record (13 bytes, see `x64vm_fuzz`'s `jit_gen`) of kind `kind`:
+/// its memory operand based on a register the `PTRS` selectors make a data
+/// pointer, small indexes and displacements, writes mostly to registers that
+/// hold plain values.
+fn jit_record(rng: &mut Rng, kind: u8) -> Vec<u8> {
+    const BASES: [u8; 5] = [0, 2, 3, 6, 7];
+    const INDEXES: [u8; 3] = [1, 8, 9];
+    const DATA: [u8; 6] = [10, 11, 14, 10, 11, 5];
+    let pick = |rng: &mut Rng, s: &[u8]| s[rng.below(s.len())];
+    let size = rng.below(4) as u8;
+    let x = (size << 6) | (rng.next_u64() as u8 & 0x3f);
+    let d = pick(rng, &DATA);
+    let s = rng.below(16) as u8;
+    let m0 = pick(rng, &BASES) | (pick(rng, &INDEXES) << 4);
+    // Scale, sometimes an index, now and then GS (base 0) or 32-bit addresses.
+    let mut m1 = (rng.below(4) as u8) | if rng.below(3) == 0 { 4 } else { 0 };
+    match rng.below(12) {
+        0 => m1 |= 0xb0,
+        1 => m1 |= 0x38,
+        _ => {}
+    }
+    let mut v = vec![
+        kind,
+        x,
+        d | (s << 4),
+        m0,
+        m1,
+        rng.below(0x60) as u8,
+        0,
+        0,
+        0,
+    ];
+    v.extend_from_slice(&(rng.next_u64() as u32).to_le_bytes());
+    v
+}
+
+/// The `jit` seeds: every committed `exec` seed as raw code run three times
+/// (its mode's trace bit, which `jit` reads as "records", cleared), and record
+/// streams of every kind.
+fn jit_seeds() {
+    for (name, bytes) in corpus::load("exec") {
+        let mut v = bytes.clone();
+        if let Some(m) = v.first_mut() {
+            *m = (*m & 0x07) | (2 << 5);
+        }
+        write("jit", &format!("raw-{name}"), &v);
+    }
+    let mut rng = Rng::new(0x004a_4954);
+    for k in 0..24u64 {
+        let mode =
+            8 | ((k as u8 % 8) << 5) | if k % 3 == 0 { 16 } else { 0 } | u8::from(k % 7 == 6);
+        let mut v = exec_input(mode, PTRS, &[]);
+        for _ in 0..8 + rng.below(32) {
+            // Kinds 0-15; ALU shapes most often.
+            let kind = match rng.below(20) {
+                n @ 0..=15 => n as u8,
+                _ => rng.below(5) as u8,
+            };
+            v.extend(jit_record(&mut rng, kind));
+        }
+        write("jit", &format!("records-{k:02}.bin"), &v);
+    }
+}
+
+#[test]
+#[ignore = "regenerates fuzz/corpus/jit; run deliberately"]
+fn regenerate_jit_corpus() {
+    if std::env::var("X64VM_REGENERATE_CORPUS").as_deref() != Ok("jit") {
+        eprintln!("set X64VM_REGENERATE_CORPUS=jit to rewrite fuzz/corpus/jit");
+        return;
+    }
+    jit_seeds();
+}
+
 #[test]
 #[ignore = "regenerates fuzz/corpus (needs gcc); run deliberately"]
 fn regenerate_seed_corpus() {
@@ -607,6 +683,9 @@ fn regenerate_seed_corpus() {
             &exec_input(8, PTRS, chunk),
         );
     }
+
+    // jit: the exec seeds as raw code in a loop, and instruction records.
+    jit_seeds();
 
     // host_calls and linux_syscalls: random record streams.
     random_blobs("host_calls", 0x4c41_4c4c, 24);

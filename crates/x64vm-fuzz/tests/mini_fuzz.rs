@@ -110,3 +110,8 @@ fn sweep() {
 fn mini_fuzz_echo_load() {
     fuzz("echo_load", &[9], 3000, 16 << 10);
 }
+
+#[test]
+fn mini_fuzz_jit() {
+    fuzz("jit", &[10], 3000, 4096);
+}

@@ -34,7 +34,8 @@ fn every_target_has_a_replay_test() {
             "linux_syscalls",
             "call_line",
             "abi_text",
-            "echo_load"
+            "echo_load",
+            "jit"
         ]
     );
     // Each libFuzzer binary calls the body of the same name.
@@ -88,4 +89,9 @@ fn replay_abi_text() {
 #[test]
 fn replay_echo_load() {
     replay("echo_load");
+}
+
+#[test]
+fn replay_jit() {
+    replay("jit");
 }

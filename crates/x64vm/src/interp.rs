@@ -722,7 +722,7 @@ pub fn run<T: Tracer>(
                 // Blocks the interpreter ran linked since the loop last saw one
                 // count towards this one's heat: a hot loop linked in the
                 // interpreter comes back here only every CHAIN_BUDGET blocks.
-                let chained = CHAIN_BUDGET - cpu.chain_left.min(CHAIN_BUDGET);
+                let chained = CHAIN_BUDGET.saturating_sub(cpu.chain_left);
                 cpu.chain_left = CHAIN_BUDGET;
                 match cache.jit_entry(b, 1 + chained / 8) {
                     JitEntry::Interpret => {}

@@ -113,7 +113,9 @@ pub(crate) fn supported(i: &Inst) -> bool {
             matches!(i.size, 4 | 8)
                 && i.dst == Loc::Reg
                 && matches!(i.src, Loc::Reg | Loc::Mem)
-                && (!i.has_imm || fits_i32(i.imm))
+                // A 32-bit imul's imm32 is kept zero-extended: its low 32 bits
+                // are the operand.
+                && (!i.has_imm || i.size == 4 || fits_i32(i.imm))
         }
         Op::Ret => i.imm <= 0xffff,
         Op::JmpInd | Op::CallInd => i.size == 8 && matches!(i.dst, Loc::Reg | Loc::Mem),
@@ -160,8 +162,9 @@ pub(crate) fn flags_die(body: &[Inst], k: usize) -> bool {
         if u.reads || may_exit(i) {
             return false;
         }
-        // `inc`/`dec` define all but CF, which every instruction here defines.
-        if (u.writes_all && !undefined_flags(i)) || matches!(i.op, Op::Inc | Op::Dec) {
+        // Only a writer of every flag: `inc`/`dec` keep CF, which a byte or word
+        // shift by its width or more leaves undefined on some CPUs.
+        if u.writes_all && !undefined_flags(i) {
             return true;
         }
     }
