@@ -688,6 +688,8 @@ pub fn run<T: Tracer>(
     }
     cpu.link_from = NO_LINK;
     cpu.resume = NO_LINK;
+    // Nothing ran linked yet (the heat of the first block counts from here).
+    cpu.chain_left = CHAIN_BUDGET;
     // The link slot (and cache generation) compiled code last left through.
     #[cfg(all(target_arch = "x86_64", unix))]
     let mut jit_pending: Option<(u32, u64)> = None;
