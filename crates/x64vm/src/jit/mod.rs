@@ -22,6 +22,7 @@
 //! small direct-mapped table. Generated code is never writable and executable at
 //! once.
 
+mod access;
 mod code_mem;
 mod codes;
 mod emit;
