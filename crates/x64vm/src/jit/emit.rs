@@ -21,7 +21,6 @@ use super::access::{Class, Plan, plan_accesses};
 use super::codes::{self, Form};
 use super::flags::{fits_i32, flag_use, live_before};
 use crate::ir::{Inst, Loc, NO_REG, Op, seg};
-use crate::mem::perm;
 
 /// Exit codes in RAX when generated code returns to the trampoline (low byte),
 /// with a payload above it.
@@ -467,29 +466,38 @@ impl Compiler<'_, '_> {
         Ok(())
     }
 
-    /// Turns the guest address in rsi into an arena offset, or exits to the
-    /// interpreter at body instruction `k` (before any of its effects) when the
-    /// `n`-byte access is not within one page whose permission bits, masked
-    /// with `mask`, equal `want` — the interpreter's fast-path rule
-    /// (`Memory::probe_*`); everything else (faults, page-crossing, first
-    /// writes to tracked pages, code pages) the interpreter does.
-    fn check(&mut self, k: usize, i: &Inst, n: u32, mask: u8, want: u8) -> R {
-        // The flags are saved whether or not the guest still needs them: they
-        // are part of the state the interpreter gets if the access traps. They go
-        // back to the host flags only when something may read them (`inc`/`dec`
-        // keep CF); otherwise they stay in AX, where later checks find them.
+    /// Starts a memory check before body instruction `k`: the guest flags go to
+    /// AX (unless already there) — they are part of the state the interpreter
+    /// gets if the access traps. Returns whether they must go back to the host
+    /// flags after the check (something may read them; `inc`/`dec` keep CF),
+    /// and the exit to the interpreter at `k`.
+    fn begin_check(&mut self, k: usize, i: &Inst) -> Result<(bool, CodeLabel), IcedError> {
         let keep = self.live[k] || matches!(i.op, Op::Inc | Op::Dec);
         if !self.flags_in_ax {
             self.a.seto(al)?;
             self.a.lahf()?;
             self.flags_in_ax = true;
         }
-        let slow = self.resume_stub(k, true);
+        Ok((keep, self.resume_stub(k, true)))
+    }
+
+    /// Ends a check (see `begin_check`); flags not put back stay in AX, where
+    /// later checks find them.
+    fn end_check(&mut self, keep: bool) -> R {
+        if keep {
+            self.settle()?;
+        }
+        Ok(())
+    }
+
+    /// Goes to `slow` unless the page holding the guest address in rdx is in
+    /// the arena and its permission bits, masked with the rule's mask, equal its
+    /// wanted bits — the interpreter's fast-path rule (`Memory::probe_*`).
+    /// Clobbers rdx.
+    fn page_check(&mut self, slow: CodeLabel, class: Class) -> R {
+        let (mask, want) = class.rule();
         let off = self.env.off;
         let a = &mut self.a;
-        // The guest base is page-aligned: the offset's low 12 bits are the
-        // address's.
-        a.mov(rdx, rsi)?;
         a.sub(rdx, qword_ptr(r15 + off.mem_base))?;
         a.shr(rdx, 12)?;
         a.cmp(rdx, qword_ptr(r15 + off.mem_pages))?;
@@ -497,24 +505,33 @@ impl Compiler<'_, '_> {
         if mask == want && mask.count_ones() == 1 {
             // One bit needed (reads): test it in place.
             a.test(byte_ptr(r13 + rdx), i32::from(mask))?;
-            a.je(slow)?;
+            a.je(slow)
         } else {
             a.movzx(edx, byte_ptr(r13 + rdx))?;
             a.and(edx, i32::from(mask))?;
             a.cmp(edx, i32::from(want))?;
-            a.jne(slow)?;
+            a.jne(slow)
         }
+    }
+
+    /// Checks the `n`-byte access of `class` at the guest address in rsi, or
+    /// exits to the interpreter at body instruction `k` (before any of its
+    /// effects) when it is not within one page that passes the rule;
+    /// everything else (faults, page-crossing, first writes to tracked pages,
+    /// code pages) the interpreter does.
+    fn check(&mut self, k: usize, i: &Inst, n: u8, class: Class) -> R {
+        let (keep, slow) = self.begin_check(k, i)?;
+        self.a.mov(rdx, rsi)?;
+        self.page_check(slow, class)?;
         if n > 1 {
-            // Within the page (a single byte always is).
-            a.mov(edx, esi)?;
-            a.and(edx, 0xfff)?;
-            a.cmp(edx, 4096 - n as i32)?;
-            a.ja(slow)?;
+            // Within the page (a single byte always is). The guest base is
+            // page-aligned: the offset's low 12 bits are the address's.
+            self.a.mov(edx, esi)?;
+            self.a.and(edx, 0xfff)?;
+            self.a.cmp(edx, 4096 - i32::from(n))?;
+            self.a.ja(slow)?;
         }
-        if keep {
-            self.settle()?;
-        }
-        Ok(())
+        self.end_check(keep)
     }
 
     /// The host memory operand for `i`'s `n`-byte memory operand of `class`,
@@ -529,8 +546,7 @@ impl Compiler<'_, '_> {
         let plan = self.plan.get(k).copied().unwrap_or(Plan::Alone);
         if plan == Plan::Alone {
             self.address(i)?;
-            let (mask, want) = class.rule();
-            self.check(k, i, u32::from(n), mask, want)?;
+            self.check(k, i, n, class)?;
             return Ok(guest());
         }
         let base = match self.greg(i.base, 8) {
@@ -560,59 +576,17 @@ impl Compiler<'_, '_> {
         span: u32,
         class: Class,
     ) -> R {
-        let keep = self.live[k] || matches!(i.op, Op::Inc | Op::Dec);
-        if !self.flags_in_ax {
-            self.a.seto(al)?;
-            self.a.lahf()?;
-            self.flags_in_ax = true;
-        }
-        let slow = self.resume_stub(k, true);
+        let (keep, slow) = self.begin_check(k, i)?;
         self.emit(Instruction::with2(
             Code::Lea_r64_m,
             Register::RSI,
             mem_at(base, Register::None, 1, i64::from(lo)),
         ))?;
-        let (mask, want) = class.rule();
-        let off = self.env.off;
-        for last in [false, true] {
-            let a = &mut self.a;
-            if last {
-                a.lea(rdx, qword_ptr(rsi + (span as i32 - 1)))?;
-            } else {
-                a.mov(rdx, rsi)?;
-            }
-            a.sub(rdx, qword_ptr(r15 + off.mem_base))?;
-            a.shr(rdx, 12)?;
-            a.cmp(rdx, qword_ptr(r15 + off.mem_pages))?;
-            a.jae(slow)?;
-            if mask == want && mask.count_ones() == 1 {
-                a.test(byte_ptr(r13 + rdx), i32::from(mask))?;
-                a.je(slow)?;
-            } else {
-                a.movzx(edx, byte_ptr(r13 + rdx))?;
-                a.and(edx, i32::from(mask))?;
-                a.cmp(edx, i32::from(want))?;
-                a.jne(slow)?;
-            }
-        }
-        if keep {
-            self.settle()?;
-        }
-        Ok(())
-    }
-
-    fn check_read(&mut self, k: usize, i: &Inst, n: u8) -> R {
-        self.check(k, i, u32::from(n), perm::R, perm::R)
-    }
-
-    fn check_write(&mut self, k: usize, i: &Inst, n: u8) -> R {
-        self.check(
-            k,
-            i,
-            u32::from(n),
-            perm::W | perm::DECODED | perm::CLEAN,
-            perm::W,
-        )
+        self.a.mov(rdx, rsi)?;
+        self.page_check(slow, class)?;
+        self.a.lea(rdx, qword_ptr(rsi + (span as i32 - 1)))?;
+        self.page_check(slow, class)?;
+        self.end_check(keep)
     }
 
     /// After an instruction: keeps track of the state of AF (see `af_dirty`),
@@ -1027,7 +1001,7 @@ impl Compiler<'_, '_> {
         self.get(7, 4)?;
         self.a.lea(rdi, qword_ptr(rdi - 8))?;
         self.a.mov(rsi, rdi)?;
-        self.check_write(k, i, 8)?;
+        self.check(k, i, 8, Class::Write)?;
         self.a.mov(qword_ptr(r14 + rsi), rcx)?;
         self.set(4, 7)
     }
@@ -1036,7 +1010,7 @@ impl Compiler<'_, '_> {
     fn pop_rcx(&mut self, k: usize, i: &Inst, extra: i32) -> R {
         self.get(7, 4)?;
         self.a.mov(rsi, rdi)?;
-        self.check_read(k, i, 8)?;
+        self.check(k, i, 8, Class::Read)?;
         self.a.mov(rcx, qword_ptr(r14 + rsi))?;
         self.a.lea(rdi, qword_ptr(rdi + (8 + extra)))?;
         self.set(4, 7)
