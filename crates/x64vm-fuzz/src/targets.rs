@@ -459,22 +459,22 @@ fn exec_reg(sel: u8, layout: &Layout) -> u64 {
     }
 }
 
-/// The layout of an `exec` input.
-///
-/// ```text
-///   byte 0      mode: bit 0 code writable (W^X off), bit 1 DF set, bit 2 small
-///               gas limit (from byte 1), bit 3 trace the second run
-///   bytes 1-16  one selector per register RAX..R15 (RSP keeps the stack)
-///   rest        code, run at CODE (at most 4096 bytes)
-/// ```
-pub fn exec(data: &[u8]) {
+/// The header of an `exec` or `jit` input: the mode byte, one selector per
+/// register, and the rest (at most `MAX_CODE` bytes).
+fn exec_header(data: &[u8]) -> (u8, [u8; 16], &[u8]) {
     let mode = data.first().copied().unwrap_or(0);
     let mut sel = [0u8; 16];
     let given = data.get(1..).unwrap_or(&[]);
     let n = given.len().min(16);
     sel[..n].copy_from_slice(&given[..n]);
-    let code = data.get(17..).unwrap_or(&[]);
-    let code = &code[..code.len().min(MAX_CODE)];
+    let rest = data.get(17..).unwrap_or(&[]);
+    (mode, sel, &rest[..rest.len().min(MAX_CODE)])
+}
+
+/// The image (`code` at CODE, writable when mode bit 0 is set, a patterned data
+/// page) and limits (a small gas limit from `gas_sel` when mode bit 2 is set) of
+/// an `exec` or `jit` guest.
+fn exec_guest(code: &[u8], mode: u8, gas_sel: u8) -> (Image, Config) {
     let writable = mode & 1 != 0;
     let code_perms = if writable {
         perm::R | perm::W | perm::X
@@ -484,7 +484,7 @@ pub fn exec(data: &[u8]) {
     let pattern: Vec<u8> = (0..256u32).map(|i| (i * 37 + 11) as u8).collect();
     let image = image_of(code, 0, code_perms, &pattern);
     let gas = if mode & 4 != 0 {
-        50 + u64::from(sel[0]) * 13
+        50 + u64::from(gas_sel) * 13
     } else {
         20_000
     };
@@ -492,6 +492,20 @@ pub fn exec(data: &[u8]) {
         enforce_wx: !writable,
         ..small_config(gas)
     };
+    (image, cfg)
+}
+
+/// The layout of an `exec` input.
+///
+/// ```text
+///   byte 0      mode: bit 0 code writable (W^X off), bit 1 DF set, bit 2 small
+///               gas limit (from byte 1), bit 3 trace the second run
+///   bytes 1-16  one selector per register RAX..R15 (RSP keeps the stack)
+///   rest        code, run at CODE (at most 4096 bytes)
+/// ```
+pub fn exec(data: &[u8]) {
+    let (mode, sel, code) = exec_header(data);
+    let (image, cfg) = exec_guest(code, mode, sel[0]);
     let setup = |inst: &mut Instance| {
         let layout = inst.layout;
         for (r, &s) in sel.iter().enumerate() {
@@ -531,36 +545,14 @@ pub fn exec(data: &[u8]) {
 ///
 /// `exec` inputs without the trace bit are `jit` inputs (raw code, one round).
 pub fn jit(data: &[u8]) {
-    let mode = data.first().copied().unwrap_or(0);
-    let mut sel = [0u8; 16];
-    let given = data.get(1..).unwrap_or(&[]);
-    let n = given.len().min(16);
-    sel[..n].copy_from_slice(&given[..n]);
-    let rest = data.get(17..).unwrap_or(&[]);
-    let rest = &rest[..rest.len().min(MAX_CODE)];
+    let (mode, sel, rest) = exec_header(data);
     let rounds = 1 + u32::from(mode >> 5);
     let code = if mode & 8 != 0 {
         crate::jit_gen::structured(rest, rounds, CODE)
     } else {
         crate::jit_gen::looped(rest, rounds)
     };
-    let writable = mode & 1 != 0;
-    let code_perms = if writable {
-        perm::R | perm::W | perm::X
-    } else {
-        perm::RX
-    };
-    let pattern: Vec<u8> = (0..256u32).map(|i| (i * 37 + 11) as u8).collect();
-    let image = image_of(&code, 0, code_perms, &pattern);
-    let gas = if mode & 4 != 0 {
-        50 + u64::from(sel[0]) * 13
-    } else {
-        20_000
-    };
-    let cfg = Config {
-        enforce_wx: !writable,
-        ..small_config(gas)
-    };
+    let (image, cfg) = exec_guest(&code, mode, sel[0]);
     let setup = |inst: &mut Instance| {
         let layout = inst.layout;
         for (r, &s) in sel.iter().enumerate() {
