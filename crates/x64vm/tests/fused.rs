@@ -12,7 +12,7 @@ mod vmkit;
 
 use iced_x86::IcedError;
 use iced_x86::code_asm::*;
-use vmkit::{DATA, DATA_SIZE, asm, program};
+use vmkit::{DATA, DATA_SIZE, asm, jcc, program};
 use x64vm::{Config, Instance, NoHost, Outcome, load_elf};
 
 /// A tracer that does nothing but switches the interpreter to its
@@ -49,27 +49,6 @@ enum Shape {
 /// so that a wide access runs into the unmapped page after it.
 const MEM_OK: u64 = 0x10;
 const MEM_FAULT: u64 = DATA_SIZE - 2;
-
-fn jcc(a: &mut CodeAssembler, cc: u8, l: CodeLabel) -> Result<(), IcedError> {
-    match cc {
-        0 => a.jo(l),
-        1 => a.jno(l),
-        2 => a.jb(l),
-        3 => a.jae(l),
-        4 => a.je(l),
-        5 => a.jne(l),
-        6 => a.jbe(l),
-        7 => a.ja(l),
-        8 => a.js(l),
-        9 => a.jns(l),
-        10 => a.jp(l),
-        11 => a.jnp(l),
-        12 => a.jl(l),
-        13 => a.jge(l),
-        14 => a.jle(l),
-        _ => a.jg(l),
-    }
-}
 
 /// The compare itself, with `a` in RAX (or at `[rdx + off]`), `b` in RCX, and the
 /// immediate `imm`.

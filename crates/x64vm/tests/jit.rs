@@ -35,7 +35,7 @@ use iced_x86::code_asm::*;
 use iced_x86::{
     Code, Decoder, DecoderOptions, FastFormatter, Instruction, MemoryOperand, Register,
 };
-use vmkit::CODE;
+use vmkit::{CODE, jcc};
 use x64vm::interp::JitStats;
 use x64vm::loader::Segment;
 use x64vm::mem::perm;
@@ -468,27 +468,6 @@ macro_rules! by_cc {
             _ => $go!(g),
         }
     };
-}
-
-fn jcc(a: &mut CodeAssembler, cc: u8, l: CodeLabel) -> R {
-    match cc & 15 {
-        0 => a.jo(l),
-        1 => a.jno(l),
-        2 => a.jb(l),
-        3 => a.jae(l),
-        4 => a.je(l),
-        5 => a.jne(l),
-        6 => a.jbe(l),
-        7 => a.ja(l),
-        8 => a.js(l),
-        9 => a.jns(l),
-        10 => a.jp(l),
-        11 => a.jnp(l),
-        12 => a.jl(l),
-        13 => a.jge(l),
-        14 => a.jle(l),
-        _ => a.jg(l),
-    }
 }
 
 macro_rules! a_cmov {

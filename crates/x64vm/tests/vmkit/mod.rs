@@ -347,3 +347,26 @@ pub fn contract(name: &str, src: &str) -> Vec<u8> {
     let full = format!("{C_PRELUDE}\n{src}");
     gcc(name, &full, CONTRACT_FLAGS).unwrap_or_else(|e| panic!("gcc failed for {name}:\n{e}"))
 }
+
+/// `jcc` to `l` by x86 condition number (o, no, b, ae, e, ne, be, a, s, ns, p,
+/// np, l, ge, le, g).
+pub fn jcc(a: &mut CodeAssembler, cc: u8, l: CodeLabel) -> Result<(), IcedError> {
+    match cc & 15 {
+        0 => a.jo(l),
+        1 => a.jno(l),
+        2 => a.jb(l),
+        3 => a.jae(l),
+        4 => a.je(l),
+        5 => a.jne(l),
+        6 => a.jbe(l),
+        7 => a.ja(l),
+        8 => a.js(l),
+        9 => a.jns(l),
+        10 => a.jp(l),
+        11 => a.jnp(l),
+        12 => a.jl(l),
+        13 => a.jge(l),
+        14 => a.jle(l),
+        _ => a.jg(l),
+    }
+}
